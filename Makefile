@@ -1,0 +1,89 @@
+# kvmshadow - a teaching-and-research VMM for 32-bit x86 guests on KVM.
+#
+#   make          build the VMM (build/kvmshadow) and the guest (build/guest/guest.img)
+#   make run      build, then boot the default guest and show its console
+#   make check    build, then run every test (through tools/kvm-sandbox
+#                 when this host has no usable /dev/kvm)
+#
+# Both 'run' and 'check' first install missing Debian packages
+# (tools/install-deps) when run as root, or say what to install.
+
+BUILD ?= build
+CC := gcc
+
+HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -MMD -MP -Iinclude -Isrc
+HOST_LDLIBS := -lm
+
+# The VMM's modules; main.c alone is left out of the unit tests.
+VMM_SRCS := $(filter-out src/main.c,$(wildcard src/*.c src/devices/*.c))
+VMM_OBJS := $(VMM_SRCS:%.c=$(BUILD)/obj/%.o)
+VMM_ASAN_OBJS := $(VMM_SRCS:%.c=$(BUILD)/asan/%.o)
+SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+KVMSHADOW := $(BUILD)/kvmshadow
+KVMSHADOW_ASAN := $(BUILD)/asan/kvmshadow
+GUEST_IMG := $(BUILD)/guest/guest.img
+UNIT_TESTS := $(BUILD)/tests/unit-tests
+
+# Run KVM work directly where /dev/kvm works, else inside the sandbox.
+KVM_WRAP = $(shell tools/kvm-sandbox --check-host >/dev/null 2>&1 || echo tools/kvm-sandbox --)
+
+.PHONY: all run check deps unit integration clean
+all: $(KVMSHADOW) $(GUEST_IMG)
+
+deps:
+	@tools/install-deps
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -O2 -c $< -o $@
+
+$(BUILD)/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -O1 $(SANITIZE) -c $< -o $@
+
+$(KVMSHADOW): $(VMM_OBJS) $(BUILD)/obj/src/main.o
+	$(CC) $^ -o $@ $(HOST_LDLIBS)
+
+$(KVMSHADOW_ASAN): $(VMM_ASAN_OBJS) $(BUILD)/asan/src/main.o
+	$(CC) $(SANITIZE) $^ -o $@ $(HOST_LDLIBS)
+
+include guest/guest.mk
+
+# --- tests ------------------------------------------------------------------
+# Tiny one-purpose kernels (tests/guests/tiny.S), one per VARIANT.
+TINY_VARIANTS := triple halt spin bigexit probe nomultiboot bigbss
+TINY_IMGS := $(TINY_VARIANTS:%=$(BUILD)/tests/tiny-%.img)
+
+$(BUILD)/tests/tiny-%.img: tests/guests/tiny.S tests/guests/tiny.ld
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -nostdlib -ffreestanding -static -no-pie -DVARIANT_$* \
+		-Wl,-T,tests/guests/tiny.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments $< -o $@
+
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/asan/%.o)
+
+$(UNIT_TESTS): $(UNIT_OBJS) $(VMM_ASAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SANITIZE) $^ -o $@ -lcriterion $(HOST_LDLIBS)
+
+unit: $(UNIT_TESTS)
+	$(UNIT_TESTS) --jobs 2
+
+integration: $(KVMSHADOW_ASAN) $(KVMSHADOW) $(GUEST_IMG) $(TINY_IMGS)
+	tests/integration/qemu.sh $(BUILD)
+	$(KVM_WRAP) tests/integration/kvm.sh $(BUILD)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(KVM_WRAP) $(KVMSHADOW) boot $(GUEST_IMG)
+
+check: deps
+	@$(MAKE) --no-print-directory all $(KVMSHADOW_ASAN) $(UNIT_TESTS) $(TINY_IMGS)
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

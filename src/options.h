@@ -1,0 +1,45 @@
+/*
+ * options.h - kvmshadow's command line.
+ */
+#ifndef KVMSHADOW_OPTIONS_H
+#define KVMSHADOW_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+enum vmm_mode {
+	MODE_HW,	/* guest kernel in ring 0, KVM's own paging */
+};
+
+enum options_action {
+	ACTION_BOOT,
+	ACTION_HELP,
+	ACTION_VERSION,
+};
+
+struct options {
+	enum options_action action;
+	enum vmm_mode mode;
+	uint64_t mem_bytes;	/* guest-physical memory */
+	double timeout_sec;	/* 0: none */
+	bool stats;
+	const char *cmdline;	/* extra Multiboot command line, or NULL */
+	const char *image;	/* path of the guest image */
+};
+
+#define OPTIONS_DEFAULT_MEM	(64ull << 20)
+#define OPTIONS_MIN_MEM		(2ull << 20)
+#define OPTIONS_MAX_MEM		(3ull << 30)
+
+/* Parse argv into opts; on a bad command line fill err and return -1. */
+int options_parse(int argc, char **argv, struct options *opts, struct error *err);
+
+/* Parse "64M", "1G", "65536K" or a byte count. */
+int options_parse_size(const char *text, uint64_t *bytes);
+
+void options_print_help(void);
+const char *options_mode_name(enum vmm_mode mode);
+
+#endif

@@ -1,0 +1,4 @@
+#ifndef KVMSHADOW_VERSION_H
+#define KVMSHADOW_VERSION_H
+#define KVMSHADOW_VERSION "0.1.0"
+#endif
