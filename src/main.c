@@ -1,0 +1,131 @@
+/*
+ * main.c - kvmshadow's top level: parse the command line, load the guest,
+ * run it, and turn how it ended into an exit status.
+ *
+ * This is also the one place that prints errors: everything below returns
+ * a struct error, and we print it as "kvmshadow: <message>".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "boot.h"
+#include "exitcode.h"
+#include "guest.h"
+#include "kvm.h"
+#include "loader.h"
+#include "options.h"
+#include "stats.h"
+#include "vcpu.h"
+#include "version.h"
+
+static int main_fail(int status, const struct error *err)
+{
+	fflush(stdout);
+	fprintf(stderr, "kvmshadow: %s\n", err->msg);
+	return status;
+}
+
+/* How the guest ended, as our exit status (see src/exitcode.h). */
+static int main_status(const struct guest *g, const struct vcpu_stop *stop)
+{
+	switch (stop->reason) {
+	case VCPU_STOP_DEBUG_EXIT:
+		if (stop->value <= EXIT_GUEST_MAX)
+			return (int)stop->value;
+		fprintf(stderr, "kvmshadow: %s: debug-exit value %u is above %d\n", g->name,
+			stop->value, EXIT_GUEST_MAX);
+		return EXIT_GUEST_RANGE;
+	case VCPU_STOP_TRIPLE_FAULT:
+		return EXIT_TRIPLE_FAULT;
+	case VCPU_STOP_SHUTDOWN:
+		return EXIT_SHUTDOWN;
+	case VCPU_STOP_TIMEOUT:
+		return EXIT_TIMEOUT;
+	case VCPU_STOP_VMM_ERROR:
+		break;
+	}
+	return EXIT_VMM_ERROR;
+}
+
+static void main_report(const struct guest *g, const struct vcpu_stop *stop, bool verbose)
+{
+	if (stop->reason == VCPU_STOP_DEBUG_EXIT && !verbose)
+		return;
+	if (stop->eip_known)
+		fprintf(stderr, "kvmshadow: %s: %s at eip=0x%08x\n", g->name, stop->detail,
+			stop->eip);
+	else
+		fprintf(stderr, "kvmshadow: %s: %s (eip unknown: KVM reset the vCPU)\n", g->name,
+			stop->detail);
+}
+
+static int main_load(const struct options *opts, struct guest *g, struct loader_image *img,
+		     struct error *err)
+{
+	uint8_t *data;
+	size_t size;
+
+	if (loader_read_file(opts->image, &data, &size, err))
+		return -1;
+	if (loader_parse(opts->image, data, size, opts->mem_bytes, img, err)) {
+		free(data);
+		return -1;
+	}
+	loader_copy(img, g->mem);
+	free(data);
+	img->data = NULL;
+	return boot_write_info(g->mem, g->mem_bytes, opts->image, opts->cmdline, err);
+}
+
+static int main_boot(const struct options *opts)
+{
+	struct loader_image img;
+	struct vcpu_stop stop;
+	struct stats st = { 0 };
+	struct guest g;
+	struct kvm kvm;
+	struct error err;
+	int status;
+
+	if (guest_init(&g, "vm0", opts->mem_bytes, stdout, stderr, &err))
+		return main_fail(EXIT_VMM_ERROR, &err);
+	if (main_load(opts, &g, &img, &err)) {
+		guest_free(&g);
+		return main_fail(EXIT_BAD_IMAGE, &err);
+	}
+	if (kvm_open(&kvm, &err) || kvm_add_memory(&kvm, 0, 0, g.mem, g.mem_bytes, &err) ||
+	    kvm_create_vcpu(&kvm, &err) || boot_set_entry_state(&kvm, img.entry, &err)) {
+		kvm_close(&kvm);
+		guest_free(&g);
+		return main_fail(EXIT_VMM_ERROR, &err);
+	}
+	vcpu_run(&kvm, &g, opts->timeout_sec, &st, &stop);
+	serial_flush(&g.com1);
+	status = main_status(&g, &stop);
+	main_report(&g, &stop, opts->stats);
+	if (opts->stats)
+		stats_print(stderr, &st, &g, options_mode_name(opts->mode));
+	kvm_close(&kvm);
+	guest_free(&g);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opts;
+	struct error err;
+
+	if (options_parse(argc, argv, &opts, &err))
+		return main_fail(EXIT_USAGE, &err);
+	switch (opts.action) {
+	case ACTION_HELP:
+		options_print_help();
+		return 0;
+	case ACTION_VERSION:
+		printf("kvmshadow %s\n", KVMSHADOW_VERSION);
+		return 0;
+	case ACTION_BOOT:
+		break;
+	}
+	return main_boot(&opts);
+}

@@ -1,0 +1,348 @@
+/*
+ * vcpu.c - the loop at the heart of every KVM-based VMM.
+ *
+ * KVM_RUN runs guest code on the real CPU until something happens that the
+ * kernel cannot handle alone; it then returns and kvm_run->exit_reason
+ * says why.  In hw mode that is: the guest touched an I/O port (a device
+ * model answers), halted (we wait for its next interrupt), became ready
+ * for an interrupt we were holding, or died.  We also interrupt it
+ * ourselves: a host timer fires when the guest's PIT is due to tick, so a
+ * guest that never exits still gets its timer interrupts.
+ *
+ * Interrupts: with no in-kernel interrupt controller, we own the PIC, and
+ * deliver with KVM_INTERRUPT, which is allowed only when the guest can take
+ * one (IF set, no interrupt shadow).  When it cannot, we set
+ * request_interrupt_window and KVM returns to us the moment it can.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "vcpu.h"
+
+#define NSEC_PER_SEC 1000000000ull
+
+struct vcpu_loop {
+	struct kvm *kvm;
+	struct guest *g;
+	struct stats *st;
+	struct vcpu_stop *stop;
+	int stopped;
+	uint64_t timeout_at;	/* ns; 0 for none */
+	timer_t timer;
+	uint64_t timer_armed;	/* the deadline the host timer is set for */
+	int mmio_warned;
+};
+
+/*
+ * The signal handler's whole job: make the current or next KVM_RUN return
+ * at once.  Setting immediate_exit (rather than relying on the signal
+ * interrupting the ioctl) closes the race where the timer fires just
+ * before we enter KVM_RUN.
+ */
+static struct kvm_run *volatile vcpu_signal_run;
+
+static void vcpu_on_timer(int sig)
+{
+	(void)sig;
+	if (vcpu_signal_run)
+		vcpu_signal_run->immediate_exit = 1;
+}
+
+static void vcpu_stop(struct vcpu_loop *l, enum vcpu_stop_reason reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * KVM on AMD reinitialises the vCPU when the guest shuts down (the VMCB is
+ * undefined after a shutdown intercept), so after a triple fault we find
+ * the CPU at the reset vector f000:fff0 and the guest's last eip is gone.
+ * On Intel the registers survive.  Say which it is rather than print the
+ * reset vector as if the guest had been there.
+ */
+static bool vcpu_in_reset_state(struct vcpu_loop *l, const struct kvm_regs *regs)
+{
+	struct kvm_sregs sregs;
+
+	if (regs->rip != 0xfff0 || ioctl(l->kvm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+		return false;
+	return sregs.cs.selector == 0xf000 && !(sregs.cr0 & 1);
+}
+
+static void vcpu_stop(struct vcpu_loop *l, enum vcpu_stop_reason reason, const char *fmt, ...)
+{
+	struct kvm_regs regs;
+	va_list ap;
+
+	if (l->stopped)
+		return;
+	l->stopped = 1;
+	l->stop->reason = reason;
+	if (ioctl(l->kvm->vcpu_fd, KVM_GET_REGS, &regs) == 0) {
+		l->stop->eip = (uint32_t)regs.rip;
+		l->stop->eip_known = !vcpu_in_reset_state(l, &regs);
+	}
+	va_start(ap, fmt);
+	vsnprintf(l->stop->detail, sizeof(l->stop->detail), fmt, ap);
+	va_end(ap);
+}
+
+static int vcpu_timer_setup(struct vcpu_loop *l)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN };
+	struct sigaction sa = { .sa_handler = vcpu_on_timer };
+
+	sigemptyset(&sa.sa_mask);
+	vcpu_signal_run = l->kvm->run;
+	if (sigaction(SIGRTMIN, &sa, NULL) < 0 ||
+	    timer_create(CLOCK_MONOTONIC, &sev, &l->timer) < 0) {
+		vcpu_stop(l, VCPU_STOP_VMM_ERROR, "cannot create a host timer: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void vcpu_timer_arm(struct vcpu_loop *l, uint64_t deadline)
+{
+	struct itimerspec its = { 0 };
+
+	if (deadline == l->timer_armed)
+		return;
+	its.it_value.tv_sec = (time_t)(deadline / NSEC_PER_SEC);
+	its.it_value.tv_nsec = (long)(deadline % NSEC_PER_SEC);
+	timer_settime(l->timer, TIMER_ABSTIME, &its, NULL);	/* 0 disarms */
+	l->timer_armed = deadline;
+}
+
+/* The earliest moment we must have control back: a tick or the timeout. */
+static uint64_t vcpu_next_deadline(const struct vcpu_loop *l)
+{
+	uint64_t tick = pit_next_deadline(&l->g->pit);
+
+	if (!tick || (l->timeout_at && l->timeout_at < tick))
+		return l->timeout_at;
+	return tick;
+}
+
+/* Turn PIT periods that have passed into an edge on IRQ 0. */
+static void vcpu_tick(struct vcpu_loop *l, uint64_t now)
+{
+	uint64_t edges = pit_edges_due(&l->g->pit, now);
+
+	if (!edges)
+		return;
+	l->st->timer_edges += edges;
+	pic_raise_irq(&l->g->pic, 0);
+}
+
+static void vcpu_inject(struct vcpu_loop *l)
+{
+	struct kvm_run *run = l->kvm->run;
+	struct kvm_interrupt irq;
+
+	if (!pic_has_interrupt(&l->g->pic)) {
+		run->request_interrupt_window = 0;
+		return;
+	}
+	if (!run->ready_for_interrupt_injection || !run->if_flag) {
+		run->request_interrupt_window = 1;
+		return;
+	}
+	irq.irq = pic_acknowledge(&l->g->pic);
+	if (ioctl(l->kvm->vcpu_fd, KVM_INTERRUPT, &irq) < 0) {
+		vcpu_stop(l, VCPU_STOP_VMM_ERROR, "KVM_INTERRUPT failed: %s", strerror(errno));
+		return;
+	}
+	l->st->irqs_injected++;
+	/* Another one waiting?  Have KVM tell us when the guest can take it. */
+	run->request_interrupt_window = pic_has_interrupt(&l->g->pic);
+}
+
+static uint32_t vcpu_io_get(const uint8_t *p, int size)
+{
+	uint32_t value = 0;
+
+	memcpy(&value, p, (size_t)size);
+	return value;
+}
+
+static void vcpu_handle_io(struct vcpu_loop *l)
+{
+	struct kvm_run *run = l->kvm->run;
+	uint8_t *p = (uint8_t *)run + run->io.data_offset;
+	int size = run->io.size;
+
+	if (size != 1 && size != 2 && size != 4) {
+		vcpu_stop(l, VCPU_STOP_VMM_ERROR, "KVM reported port I/O of size %d", size);
+		return;
+	}
+	for (uint32_t i = 0; i < run->io.count; i++, p += size) {
+		if (run->io.direction == KVM_EXIT_IO_OUT) {
+			portio_write(&l->g->bus, run->io.port, size, vcpu_io_get(p, size));
+		} else {
+			uint32_t value = portio_read(&l->g->bus, run->io.port, size);
+
+			memcpy(p, &value, (size_t)size);
+		}
+	}
+}
+
+/*
+ * Guest-physical addresses beyond its RAM: on a PC, nothing answers there
+ * and reads float to all ones.  Reported once, as for unknown ports.
+ */
+static void vcpu_handle_mmio(struct vcpu_loop *l)
+{
+	struct kvm_run *run = l->kvm->run;
+
+	if (!run->mmio.is_write)
+		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+	if (l->mmio_warned++)
+		return;
+	fprintf(stderr, "kvmshadow: %s: guest %s unbacked physical address 0x%llx (%u bytes); "
+		"%s (reported once)\n", l->g->name, run->mmio.is_write ? "wrote" : "read",
+		(unsigned long long)run->mmio.phys_addr, run->mmio.len,
+		run->mmio.is_write ? "ignored" : "reads as all ones");
+}
+
+static int vcpu_can_wake(const struct guest *g)
+{
+	return pit_next_deadline(&g->pit) && !(g->pic.chip[0].imr & 1);
+}
+
+/*
+ * The guest executed hlt: it has nothing to do until an interrupt.  If its
+ * interrupts are off, or nothing is set to interrupt it, it never will:
+ * a real PC would sit there forever, we stop and say so.  Otherwise we
+ * sleep until its timer is next due, rather than spin.
+ */
+static void vcpu_handle_hlt(struct vcpu_loop *l)
+{
+	struct timespec ts;
+	uint64_t now, deadline;
+
+	if (!l->kvm->run->if_flag) {
+		vcpu_stop(l, VCPU_STOP_SHUTDOWN, "guest halted with interrupts disabled");
+		return;
+	}
+	for (;;) {
+		now = pit_host_clock();
+		vcpu_tick(l, now);
+		if (pic_has_interrupt(&l->g->pic))
+			return;
+		if (l->timeout_at && now >= l->timeout_at)
+			return;		/* the main loop reports it */
+		if (!vcpu_can_wake(l->g)) {
+			vcpu_stop(l, VCPU_STOP_SHUTDOWN,
+				  "guest halted with no interrupt source that could wake it");
+			return;
+		}
+		deadline = vcpu_next_deadline(l);
+		ts.tv_sec = (time_t)(deadline / NSEC_PER_SEC);
+		ts.tv_nsec = (long)(deadline % NSEC_PER_SEC);
+		l->st->halt_sleeps++;
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
+}
+
+static void vcpu_handle_exit(struct vcpu_loop *l)
+{
+	struct kvm_run *run = l->kvm->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		l->st->exits[STATS_EXIT_IO]++;
+		vcpu_handle_io(l);
+		break;
+	case KVM_EXIT_MMIO:
+		l->st->exits[STATS_EXIT_MMIO]++;
+		vcpu_handle_mmio(l);
+		break;
+	case KVM_EXIT_HLT:
+		l->st->exits[STATS_EXIT_HLT]++;
+		vcpu_handle_hlt(l);
+		break;
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		l->st->exits[STATS_EXIT_IRQ_WINDOW]++;
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		/* On x86 this is a triple fault: an exception while
+		 * delivering a double fault.  The machine resets. */
+		l->st->exits[STATS_EXIT_SHUTDOWN]++;
+		vcpu_stop(l, VCPU_STOP_TRIPLE_FAULT, "guest triple fault");
+		break;
+	case KVM_EXIT_SYSTEM_EVENT:
+		l->st->exits[STATS_EXIT_OTHER]++;
+		vcpu_stop(l, VCPU_STOP_SHUTDOWN, "guest asked for system event %u (shutdown/reset)",
+			  run->system_event.type);
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		l->st->exits[STATS_EXIT_OTHER]++;
+		vcpu_stop(l, VCPU_STOP_VMM_ERROR, "KVM could not enter the guest (hardware reason "
+			  "0x%llx)", (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		l->st->exits[STATS_EXIT_OTHER]++;
+		vcpu_stop(l, VCPU_STOP_VMM_ERROR, "KVM internal error (suberror %u)",
+			  run->internal.suberror);
+		break;
+	default:
+		l->st->exits[STATS_EXIT_OTHER]++;
+		vcpu_stop(l, VCPU_STOP_VMM_ERROR, "unexpected KVM exit reason %u", run->exit_reason);
+		break;
+	}
+}
+
+static void vcpu_enter(struct vcpu_loop *l)
+{
+	struct kvm_run *run = l->kvm->run;
+
+	if (ioctl(l->kvm->vcpu_fd, KVM_RUN, 0) == 0) {
+		vcpu_handle_exit(l);
+		return;
+	}
+	if (errno == EINTR || errno == EAGAIN) {
+		run->immediate_exit = 0;
+		l->st->exits[STATS_EXIT_INTR]++;
+		return;
+	}
+	vcpu_stop(l, VCPU_STOP_VMM_ERROR, "KVM_RUN failed: %s", strerror(errno));
+}
+
+void vcpu_run(struct kvm *kvm, struct guest *g, double timeout_sec, struct stats *st,
+	      struct vcpu_stop *stop)
+{
+	struct vcpu_loop l = { .kvm = kvm, .g = g, .st = st, .stop = stop };
+	uint64_t start = pit_host_clock();
+
+	memset(stop, 0, sizeof(*stop));
+	if (timeout_sec > 0)
+		l.timeout_at = start + (uint64_t)(timeout_sec * NSEC_PER_SEC);
+	if (vcpu_timer_setup(&l) == 0) {
+		while (!l.stopped) {
+			uint64_t now = pit_host_clock();
+
+			if (l.timeout_at && now >= l.timeout_at) {
+				vcpu_stop(&l, VCPU_STOP_TIMEOUT, "timeout after %g s", timeout_sec);
+				break;
+			}
+			vcpu_tick(&l, now);
+			vcpu_inject(&l);
+			if (l.stopped)
+				break;
+			vcpu_timer_arm(&l, vcpu_next_deadline(&l));
+			vcpu_enter(&l);
+			if (g->debugexit.fired) {
+				stop->value = g->debugexit.value;
+				vcpu_stop(&l, VCPU_STOP_DEBUG_EXIT, "guest wrote 0x%x to the debug-exit "
+					  "port", g->debugexit.value);
+			}
+		}
+		timer_delete(l.timer);
+	}
+	vcpu_signal_run = NULL;
+	st->seconds = (double)(pit_host_clock() - start) / NSEC_PER_SEC;
+}
