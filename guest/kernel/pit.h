@@ -1,0 +1,13 @@
+/* pit.h - the 8254 timer: the kernel's clock. */
+#ifndef GUEST_PIT_H
+#define GUEST_PIT_H
+
+#include <stdint.h>
+
+#define PIT_IRQ		0
+
+void pit_init(unsigned hz);
+uint32_t pit_ticks(void);
+void pit_interrupt(void);
+
+#endif
