@@ -12,7 +12,7 @@ BUILD ?= build
 CC := gcc
 
 HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -MMD -MP -Iinclude -Isrc
-HOST_LDLIBS := -lm
+HOST_LDLIBS := -lcapstone -lm
 
 # The VMM's modules; main.c alone is left out of the unit tests.
 VMM_SRCS := $(filter-out src/main.c,$(wildcard src/*.c src/devices/*.c))
@@ -71,6 +71,7 @@ unit: $(UNIT_TESTS)
 	$(UNIT_TESTS) --jobs 2
 
 integration: $(KVMSHADOW_ASAN) $(KVMSHADOW) $(GUEST_IMG) $(TINY_IMGS)
+	tests/integration/cli.sh $(BUILD)
 	tests/integration/qemu.sh $(BUILD)
 	$(KVM_WRAP) tests/integration/kvm.sh $(BUILD)
 

@@ -1,0 +1,104 @@
+/*
+ * tiny.S - one-page Multiboot kernels that each make the VMM face one
+ * situation: a triple fault, a halt with interrupts off, an endless loop,
+ * an out-of-range exit value, unknown ports and unbacked memory, and a
+ * kernel without a Multiboot header, and one too big for its memory.  Built
+ * once per variant with -DVARIANT_xxx (see tests/tests.mk); the real guest
+ * kernel in guest/ covers the ordinary paths.
+ */
+#define MB_MAGIC	0x1BADB002
+#define MB_FLAGS	0x00000003
+#define COM1		0x3f8
+#define DEBUG_EXIT	0xf4
+
+	.section .text
+	.align 4
+#if !defined(VARIANT_nomultiboot)
+multiboot_header:
+	.long MB_MAGIC, MB_FLAGS, -(MB_MAGIC + MB_FLAGS)
+#endif
+
+	.globl _start
+_start:
+	mov	$0x90000, %esp
+#if defined(VARIANT_triple)
+	/* An empty IDT: the breakpoint cannot be delivered (#GP), nor can
+	 * the #GP (#DF), nor the double fault: the CPU shuts down. */
+	lidt	empty_idt
+	int3
+#elif defined(VARIANT_halt)
+	cli
+	hlt
+#elif defined(VARIANT_spin) || defined(VARIANT_nomultiboot) || defined(VARIANT_bigbss)
+1:	jmp	1b
+#elif defined(VARIANT_bigexit)
+	mov	$100, %eax
+	out	%eax, $DEBUG_EXIT
+#elif defined(VARIANT_probe)
+	/* Say hello, read an unknown port twice and memory past the end of
+	 * RAM, print what came back, and exit with 5. */
+	mov	$hello, %esi
+	call	puts
+	in	$0x61, %al
+	call	puthex
+	in	$0x61, %al
+	call	puthex
+	mov	0xe0000000, %eax
+	call	puthex
+	mov	$newline, %esi
+	call	puts
+	mov	$5, %eax
+	out	%al, $DEBUG_EXIT
+#else
+#error "choose a VARIANT_"
+#endif
+	/* Not reached unless the VMM failed to stop us. */
+2:	jmp	2b
+
+#if defined(VARIANT_probe)
+/* Print the string at %esi. */
+puts:
+	lodsb
+	test	%al, %al
+	jz	1f
+	mov	$COM1, %dx
+	out	%al, %dx
+	jmp	puts
+1:	ret
+
+/* Print %al as two hex digits and a space. */
+puthex:
+	mov	%al, %bl
+	mov	$COM1, %dx
+	shr	$4, %al
+	call	hexdigit
+	mov	%bl, %al
+	and	$0xf, %al
+	call	hexdigit
+	mov	$' ', %al
+	out	%al, %dx
+	ret
+hexdigit:
+	and	$0xf, %al
+	add	$'0', %al
+	cmp	$'9', %al
+	jbe	1f
+	add	$('a' - '0' - 10), %al
+1:	out	%al, %dx
+	ret
+
+hello:	.asciz	"tiny: hello\n"
+newline: .asciz	"\n"
+#endif
+
+#if defined(VARIANT_bigbss)
+	/* 4 MiB of bss: too much for a guest with --mem 4M. */
+	.section .bss
+	.skip	0x400000
+	.section .text
+#endif
+
+	.align 8
+empty_idt:
+	.word	0
+	.long	0

@@ -1,0 +1,138 @@
+/*
+ * test_options.c - the command line: what parses, and the one-line error
+ * for everything that does not.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "options.h"
+
+static struct options opts;
+static struct error err;
+
+#define ARGV(...) ((char *[]){ "kvmshadow", __VA_ARGS__, NULL })
+#define ARGC(...) ((int)(sizeof((char *[]){ "kvmshadow", __VA_ARGS__ }) / sizeof(char *)))
+#define PARSE(...) options_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), &opts, &err)
+
+static void expect_error(int ret, const char *fragment)
+{
+	cr_assert_eq(ret, -1, "accepted; expected an error containing '%s'", fragment);
+	cr_assert(strstr(err.msg, fragment), "error '%s' lacks '%s'", err.msg, fragment);
+	cr_assert(!strchr(err.msg, '\n'));
+}
+
+Test(options, boot_with_defaults)
+{
+	cr_assert_eq(PARSE("boot", "guest.img"), 0, "%s", err.msg);
+	cr_assert_eq(opts.action, ACTION_BOOT);
+	cr_assert_eq(opts.mode, MODE_HW);
+	cr_assert_eq(opts.mem_bytes, 64ull << 20);
+	cr_assert_str_eq(opts.image, "guest.img");
+	cr_assert_not(opts.stats);
+	cr_assert_eq(opts.timeout_sec, 0);
+	cr_assert_null(opts.cmdline);
+}
+
+Test(options, all_options)
+{
+	cr_assert_eq(PARSE("boot", "-m", "128M", "--mode=hw", "--stats", "--timeout", "2.5",
+			   "--cmdline", "run=hello", "g.img"), 0, "%s", err.msg);
+	cr_assert_eq(opts.mem_bytes, 128ull << 20);
+	cr_assert(opts.stats);
+	cr_assert_float_eq(opts.timeout_sec, 2.5, 1e-9);
+	cr_assert_str_eq(opts.cmdline, "run=hello");
+	cr_assert_str_eq(opts.image, "g.img");
+}
+
+Test(options, options_after_the_image)
+{
+	cr_assert_eq(PARSE("boot", "g.img", "--mem=1G", "--stats"), 0, "%s", err.msg);
+	cr_assert_eq(opts.mem_bytes, 1ull << 30);
+	cr_assert(opts.stats);
+}
+
+Test(options, help_and_version)
+{
+	cr_assert_eq(PARSE("--help"), 0);
+	cr_assert_eq(opts.action, ACTION_HELP);
+	cr_assert_eq(PARSE("-V"), 0);
+	cr_assert_eq(opts.action, ACTION_VERSION);
+	cr_assert_eq(PARSE("boot", "--help"), 0);
+	cr_assert_eq(opts.action, ACTION_HELP);
+}
+
+Test(options, sizes)
+{
+	uint64_t b;
+
+	cr_assert_eq(options_parse_size("65536K", &b), 0);
+	cr_assert_eq(b, 64ull << 20);
+	cr_assert_eq(options_parse_size("2G", &b), 0);
+	cr_assert_eq(b, 2ull << 30);
+	cr_assert_eq(options_parse_size("64MiB", &b), 0);
+	cr_assert_eq(b, 64ull << 20);
+	cr_assert_eq(options_parse_size("4096", &b), 0);
+	cr_assert_eq(b, 4096);
+	cr_assert_eq(options_parse_size("", &b), -1);
+	cr_assert_eq(options_parse_size("-1M", &b), -1);
+	cr_assert_eq(options_parse_size("12Q", &b), -1);
+	cr_assert_eq(options_parse_size("99999999999999999999G", &b), -1);
+	cr_assert_eq(options_parse_size("17179869184G", &b), -1, "overflows 64 bits");
+}
+
+Test(options, no_command)
+{
+	expect_error(options_parse(1, (char *[]){ "kvmshadow", NULL }, &opts, &err),
+		     "missing command");
+}
+
+Test(options, unknown_command)
+{
+	expect_error(PARSE("run", "g.img"), "unknown command 'run'");
+}
+
+Test(options, missing_image)
+{
+	expect_error(PARSE("boot"), "missing guest image");
+}
+
+Test(options, two_images)
+{
+	expect_error(PARSE("boot", "a.img", "b.img"), "unexpected argument 'b.img'");
+}
+
+Test(options, unknown_option)
+{
+	expect_error(PARSE("boot", "--frobnicate", "g.img"), "unknown option '--frobnicate'");
+}
+
+Test(options, unknown_short_option)
+{
+	expect_error(PARSE("boot", "-z", "g.img"), "unknown option '-z'");
+}
+
+Test(options, option_needs_value)
+{
+	expect_error(PARSE("boot", "g.img", "--mem"), "needs a value");
+}
+
+Test(options, bad_mem)
+{
+	expect_error(PARSE("boot", "-m", "lots", "g.img"), "not a size");
+	expect_error(PARSE("boot", "-m", "1M", "g.img"), "out of range");
+	expect_error(PARSE("boot", "-m", "4G", "g.img"), "out of range");
+	expect_error(PARSE("boot", "-m", "4097K", "g.img"), "multiple of 4K");
+}
+
+Test(options, bad_mode)
+{
+	expect_error(PARSE("boot", "--mode=turbo", "g.img"), "unknown --mode 'turbo'");
+}
+
+Test(options, bad_timeout)
+{
+	expect_error(PARSE("boot", "--timeout=0", "g.img"), "positive number");
+	expect_error(PARSE("boot", "--timeout=abc", "g.img"), "positive number");
+	expect_error(PARSE("boot", "--timeout=nan", "g.img"), "positive number");
+	expect_error(PARSE("boot", "--timeout=-3", "g.img"), "positive number");
+}
