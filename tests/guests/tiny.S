@@ -3,7 +3,7 @@
  * situation: a triple fault, a halt with interrupts off, an endless loop,
  * an out-of-range exit value, unknown ports and unbacked memory, and a
  * kernel without a Multiboot header, and one too big for its memory.  Built
- * once per variant with -DVARIANT_xxx (see tests/tests.mk); the real guest
+ * once per variant with -DVARIANT_<name> (see TINY_VARIANTS in the Makefile); the real guest
  * kernel in guest/ covers the ordinary paths.
  */
 #define MB_MAGIC	0x1BADB002
