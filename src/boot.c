@@ -29,10 +29,11 @@
 static void boot_put_mmap(uint8_t *mem, uint64_t mem_bytes, struct multiboot_info *info)
 {
 	struct multiboot_mmap_entry map[] = {
-		{ .addr = 0, .len = LOW_MEMORY_END, .type = MULTIBOOT_MEMORY_AVAILABLE },
-		{ .addr = 0xf0000, .len = 0x10000, .type = MULTIBOOT_MEMORY_RESERVED },
-		{ .addr = KERNEL_MIN_PA, .len = mem_bytes - KERNEL_MIN_PA,
-		  .type = MULTIBOOT_MEMORY_AVAILABLE },
+	    {.addr = 0, .len = LOW_MEMORY_END, .type = MULTIBOOT_MEMORY_AVAILABLE},
+	    {.addr = 0xf0000, .len = 0x10000, .type = MULTIBOOT_MEMORY_RESERVED},
+	    {.addr = KERNEL_MIN_PA,
+	     .len = mem_bytes - KERNEL_MIN_PA,
+	     .type = MULTIBOOT_MEMORY_AVAILABLE},
 	};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
@@ -45,7 +46,7 @@ static void boot_put_mmap(uint8_t *mem, uint64_t mem_bytes, struct multiboot_inf
 static void boot_put_gdt(uint8_t *mem)
 {
 	/* null, flat code (type 0xa: execute/read), flat data (0x2: read/write) */
-	static const uint64_t gdt[3] = { 0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull };
+	static const uint64_t gdt[3] = {0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull};
 
 	memcpy(mem + BOOT_GDT_PA, gdt, sizeof(gdt));
 }
@@ -53,7 +54,7 @@ static void boot_put_gdt(uint8_t *mem)
 int boot_write_info(uint8_t *mem, uint64_t mem_bytes, const char *image, const char *cmdline,
 		    struct error *err)
 {
-	struct multiboot_info info = { 0 };
+	struct multiboot_info info = {0};
 	char *line = (char *)mem + BOOT_CMDLINE_PA;
 	int len;
 
@@ -79,8 +80,16 @@ int boot_write_info(uint8_t *mem, uint64_t mem_bytes, const char *image, const c
 static struct kvm_segment boot_flat_segment(uint16_t selector, uint8_t type)
 {
 	return (struct kvm_segment){
-		.base = 0, .limit = 0xffffffff, .selector = selector, .type = type,
-		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+	    .base = 0,
+	    .limit = 0xffffffff,
+	    .selector = selector,
+	    .type = type,
+	    .present = 1,
+	    .dpl = 0,
+	    .db = 1,
+	    .s = 1,
+	    .l = 0,
+	    .g = 1,
 	};
 }
 
@@ -96,8 +105,8 @@ static void boot_fill_sregs(struct kvm_sregs *sregs)
 	sregs->idt.limit = 0;
 	/* A busy 32-bit TSS and an empty LDT, which the kernel replaces with
 	 * its own ltr/lldt before any privilege change needs them. */
-	sregs->tr = (struct kvm_segment){ .limit = 0x67, .type = DESC_TSS32_BUSY, .present = 1 };
-	sregs->ldt = (struct kvm_segment){ .limit = 0xffff, .type = 0x2, .present = 1 };
+	sregs->tr = (struct kvm_segment){.limit = 0x67, .type = DESC_TSS32_BUSY, .present = 1};
+	sregs->ldt = (struct kvm_segment){.limit = 0xffff, .type = 0x2, .present = 1};
 	sregs->cr0 = CR0_PE | CR0_ET;
 	sregs->cr3 = 0;
 	sregs->cr4 = 0;
@@ -108,11 +117,11 @@ int boot_set_entry_state(struct kvm *kvm, uint32_t entry, struct error *err)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = {
-		.rax = MULTIBOOT_BOOTLOADER_MAGIC,
-		.rbx = BOOT_INFO_PA,
-		.rsp = BOOT_STACK_TOP,
-		.rip = entry,
-		.rflags = FL_FIXED,	/* IF clear */
+	    .rax = MULTIBOOT_BOOTLOADER_MAGIC,
+	    .rbx = BOOT_INFO_PA,
+	    .rsp = BOOT_STACK_TOP,
+	    .rip = entry,
+	    .rflags = FL_FIXED, /* IF clear */
 	};
 
 	if (ioctl(kvm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)

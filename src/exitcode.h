@@ -12,14 +12,14 @@
 #ifndef KVMSHADOW_EXITCODE_H
 #define KVMSHADOW_EXITCODE_H
 
-#define EXIT_GUEST_MAX		63	/* 0..63: the guest's debug-exit value */
-#define EXIT_USAGE		64	/* bad command line */
-#define EXIT_BAD_IMAGE		65	/* the guest image was refused */
-#define EXIT_VMM_ERROR		70	/* KVM or the host failed us */
-#define EXIT_TRIPLE_FAULT	71	/* the guest triple-faulted */
-#define EXIT_SHUTDOWN		72	/* halted for good, or asked to power off */
-#define EXIT_TIMEOUT		73	/* --timeout expired */
-#define EXIT_GUEST_RANGE	74	/* debug-exit value above 63 */
-#define EXIT_GUEST_ERROR	75	/* the guest did something the VMM refuses */
+#define EXIT_GUEST_MAX	  63 /* 0..63: the guest's debug-exit value */
+#define EXIT_USAGE	  64 /* bad command line */
+#define EXIT_BAD_IMAGE	  65 /* the guest image was refused */
+#define EXIT_VMM_ERROR	  70 /* KVM or the host failed us */
+#define EXIT_TRIPLE_FAULT 71 /* the guest triple-faulted */
+#define EXIT_SHUTDOWN	  72 /* halted for good, or asked to power off */
+#define EXIT_TIMEOUT	  73 /* --timeout expired */
+#define EXIT_GUEST_RANGE  74 /* debug-exit value above 63 */
+#define EXIT_GUEST_ERROR  75 /* the guest did something the VMM refuses */
 
 #endif

@@ -29,7 +29,7 @@ static int guest_add_devices(struct guest *g, struct error *err)
 int guest_init(struct guest *g, const char *name, uint64_t mem_bytes, FILE *console, FILE *log,
 	       struct error *err)
 {
-	*g = (struct guest){ .name = name, .mem_bytes = mem_bytes };
+	*g = (struct guest){.name = name, .mem_bytes = mem_bytes};
 	/* Anonymous memory comes zeroed from the host kernel, so the guest
 	 * never sees anyone else's data. */
 	g->mem = mmap(NULL, mem_bytes, PROT_READ | PROT_WRITE,

@@ -16,8 +16,8 @@
 #include "error.h"
 
 struct guest {
-	const char *name;	/* "vm0", prefixes trace and report lines */
-	uint8_t *mem;		/* guest-physical address 0 in our address space */
+	const char *name; /* "vm0", prefixes trace and report lines */
+	uint8_t *mem;	  /* guest-physical address 0 in our address space */
 	uint64_t mem_bytes;
 	struct portio bus;
 	struct serial com1;

@@ -24,11 +24,11 @@ int kvm_open(struct kvm *kvm, struct error *err)
 {
 	int version;
 
-	*kvm = (struct kvm){ .sys_fd = -1, .vm_fd = -1, .vcpu_fd = -1 };
+	*kvm = (struct kvm){.sys_fd = -1, .vm_fd = -1, .vcpu_fd = -1};
 	kvm->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm->sys_fd < 0)
 		return error_errno(err, "cannot open /dev/kvm (no KVM here? tools/kvm-sandbox runs "
-				   "kvmshadow in a VM that has it)");
+					"kvmshadow in a VM that has it)");
 	version = ioctl(kvm->sys_fd, KVM_GET_API_VERSION, 0);
 	if (version != KVM_API_VERSION)
 		return error_set(err, "/dev/kvm speaks API version %d, kvmshadow needs %d", version,
@@ -45,10 +45,10 @@ int kvm_add_memory(struct kvm *kvm, uint32_t slot, uint64_t gpa, void *host, uin
 		   struct error *err)
 {
 	struct kvm_userspace_memory_region region = {
-		.slot = slot,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = (uint64_t)(uintptr_t)host,
+	    .slot = slot,
+	    .guest_phys_addr = gpa,
+	    .memory_size = size,
+	    .userspace_addr = (uint64_t)(uintptr_t)host,
 	};
 
 	if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
@@ -118,5 +118,5 @@ void kvm_close(struct kvm *kvm)
 		close(kvm->vm_fd);
 	if (kvm->sys_fd >= 0)
 		close(kvm->sys_fd);
-	*kvm = (struct kvm){ .sys_fd = -1, .vm_fd = -1, .vcpu_fd = -1 };
+	*kvm = (struct kvm){.sys_fd = -1, .vm_fd = -1, .vcpu_fd = -1};
 }

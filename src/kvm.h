@@ -11,10 +11,10 @@
 #include "error.h"
 
 struct kvm {
-	int sys_fd;		/* /dev/kvm */
-	int vm_fd;		/* the virtual machine */
-	int vcpu_fd;		/* its one virtual CPU */
-	struct kvm_run *run;	/* shared with the kernel: why KVM_RUN returned */
+	int sys_fd;	     /* /dev/kvm */
+	int vm_fd;	     /* the virtual machine */
+	int vcpu_fd;	     /* its one virtual CPU */
+	struct kvm_run *run; /* shared with the kernel: why KVM_RUN returned */
 	size_t run_size;
 };
 

@@ -85,25 +85,30 @@ static int loader_check_ehdr(const char *name, const uint8_t *data, size_t size,
 	if (size < SELFMAG || memcmp(data, ELFMAG, SELFMAG))
 		return error_set(err, "%s: not an ELF file (no \\x7fELF magic)", name);
 	if (size < EI_NIDENT || data[EI_CLASS] != ELFCLASS32)
-		return error_set(err, "%s: ELF class is %s; kvmshadow boots 32-bit (ELFCLASS32) kernels",
-				 name, size > EI_CLASS && data[EI_CLASS] == ELFCLASS64 ? "64-bit" : "unknown");
+		return error_set(
+		    err, "%s: ELF class is %s; kvmshadow boots 32-bit (ELFCLASS32) kernels", name,
+		    size > EI_CLASS && data[EI_CLASS] == ELFCLASS64 ? "64-bit" : "unknown");
 	if (data[EI_DATA] != ELFDATA2LSB)
 		return error_set(err, "%s: ELF data is not little-endian", name);
 	if (size < sizeof(*eh))
 		return error_set(err, "%s: truncated ELF header (%zu bytes)", name, size);
 	memcpy(eh, data, sizeof(*eh));
 	if (eh->e_machine != EM_386)
-		return error_set(err, "%s: ELF machine is %u, not i386 (EM_386 = 3)", name, eh->e_machine);
+		return error_set(err, "%s: ELF machine is %u, not i386 (EM_386 = 3)", name,
+				 eh->e_machine);
 	if (eh->e_type != ET_EXEC)
-		return error_set(err, "%s: ELF type is %u, not an executable (ET_EXEC)", name, eh->e_type);
+		return error_set(err, "%s: ELF type is %u, not an executable (ET_EXEC)", name,
+				 eh->e_type);
 	if (eh->e_phentsize != sizeof(Elf32_Phdr))
 		return error_set(err, "%s: program header size is %u, expected %zu", name,
 				 eh->e_phentsize, sizeof(Elf32_Phdr));
 	if (eh->e_phnum == 0)
 		return error_set(err, "%s: no program headers: nothing to load", name);
 	if (eh->e_phoff > size || (size - eh->e_phoff) / sizeof(Elf32_Phdr) < eh->e_phnum)
-		return error_set(err, "%s: program headers (offset %u, %u entries) run past the end "
-				 "of the file", name, eh->e_phoff, eh->e_phnum);
+		return error_set(err,
+				 "%s: program headers (offset %u, %u entries) run past the end "
+				 "of the file",
+				 name, eh->e_phoff, eh->e_phnum);
 	return 0;
 }
 
@@ -128,8 +133,10 @@ static int loader_find_multiboot(const char *name, const uint8_t *data, size_t s
 		return 0;
 	}
 	if (bad_checksum)
-		return error_set(err, "%s: Multiboot header checksum is wrong "
-				 "(magic + flags + checksum must be 0)", name);
+		return error_set(err,
+				 "%s: Multiboot header checksum is wrong "
+				 "(magic + flags + checksum must be 0)",
+				 name);
 	return error_set(err, "%s: no Multiboot header (magic 0x%08x) in the first 8 KiB", name,
 			 MULTIBOOT_HEADER_MAGIC);
 }
@@ -139,13 +146,18 @@ static int loader_check_flags(const char *name, uint32_t flags, struct error *er
 	uint32_t required = flags & 0xffff & ~LOADER_MB_SUPPORTED;
 
 	if (flags & MULTIBOOT_AOUT_KLUDGE)
-		return error_set(err, "%s: Multiboot a.out kludge (flag 16) is not supported; "
-				 "link the kernel as a plain ELF", name);
+		return error_set(err,
+				 "%s: Multiboot a.out kludge (flag 16) is not supported; "
+				 "link the kernel as a plain ELF",
+				 name);
 	if (required & MULTIBOOT_VIDEO_MODE)
-		return error_set(err, "%s: Multiboot header requires a video mode (flag 2), "
-				 "which kvmshadow does not provide", name);
+		return error_set(err,
+				 "%s: Multiboot header requires a video mode (flag 2), "
+				 "which kvmshadow does not provide",
+				 name);
 	if (required)
-		return error_set(err, "%s: Multiboot header requires unknown features (flags 0x%04x)",
+		return error_set(err,
+				 "%s: Multiboot header requires unknown features (flags 0x%04x)",
 				 name, required);
 	return 0;
 }
@@ -158,22 +170,31 @@ static int loader_check_segment(const char *name, int index, const Elf32_Phdr *p
 	uint64_t vend = (uint64_t)ph->p_vaddr + ph->p_memsz;
 
 	if (ph->p_filesz > ph->p_memsz)
-		return error_set(err, "%s: segment %d has more file bytes (%u) than memory bytes (%u)",
+		return error_set(err,
+				 "%s: segment %d has more file bytes (%u) than memory bytes (%u)",
 				 name, index, ph->p_filesz, ph->p_memsz);
 	if (ph->p_offset > size || size - ph->p_offset < ph->p_filesz)
-		return error_set(err, "%s: segment %d (file offset %u, %u bytes) runs past the end of "
-				 "the file (%zu bytes)", name, index, ph->p_offset, ph->p_filesz, size);
+		return error_set(err,
+				 "%s: segment %d (file offset %u, %u bytes) runs past the end of "
+				 "the file (%zu bytes)",
+				 name, index, ph->p_offset, ph->p_filesz, size);
 	if (ph->p_paddr < KERNEL_MIN_PA)
-		return error_set(err, "%s: segment %d at physical 0x%08x overlaps the VMM's reserved "
-				 "low memory (below 0x%08x)", name, index, ph->p_paddr, KERNEL_MIN_PA);
+		return error_set(err,
+				 "%s: segment %d at physical 0x%08x overlaps the VMM's reserved "
+				 "low memory (below 0x%08x)",
+				 name, index, ph->p_paddr, KERNEL_MIN_PA);
 	if (pend > mem_bytes)
-		return error_set(err, "%s: segment %d [0x%08x-0x%08llx) lies outside guest memory "
-				 "(%llu MiB); try a larger --mem", name, index, ph->p_paddr,
-				 (unsigned long long)pend, (unsigned long long)(mem_bytes >> 20));
+		return error_set(err,
+				 "%s: segment %d [0x%08x-0x%08llx) lies outside guest memory "
+				 "(%llu MiB); try a larger --mem",
+				 name, index, ph->p_paddr, (unsigned long long)pend,
+				 (unsigned long long)(mem_bytes >> 20));
 	if (vend > VMM_RESERVED_VA)
-		return error_set(err, "%s: segment %d [0x%08x-0x%08llx) overlaps the VMM's reserved "
-				 "virtual area (0x%08x and up)", name, index, ph->p_vaddr,
-				 (unsigned long long)vend, VMM_RESERVED_VA);
+		return error_set(err,
+				 "%s: segment %d [0x%08x-0x%08llx) overlaps the VMM's reserved "
+				 "virtual area (0x%08x and up)",
+				 name, index, ph->p_vaddr, (unsigned long long)vend,
+				 VMM_RESERVED_VA);
 	return 0;
 }
 
@@ -195,8 +216,11 @@ static int loader_add_segment(const char *name, const Elf32_Phdr *ph, struct loa
 				 LOADER_MAX_SEGMENTS);
 	s = &img->seg[img->nsegments++];
 	*s = (struct loader_segment){
-		.paddr = ph->p_paddr, .vaddr = ph->p_vaddr, .offset = ph->p_offset,
-		.filesz = ph->p_filesz, .memsz = ph->p_memsz,
+	    .paddr = ph->p_paddr,
+	    .vaddr = ph->p_vaddr,
+	    .offset = ph->p_offset,
+	    .filesz = ph->p_filesz,
+	    .memsz = ph->p_memsz,
 	};
 	return 0;
 }
@@ -218,22 +242,24 @@ static int loader_check_total(const char *name, const uint8_t *data, const Elf32
 			total += ph.p_memsz;
 	}
 	if (total > mem_bytes - KERNEL_MIN_PA)
-		return error_set(err, "%s: image needs %llu KiB but guest memory above 1 MiB is only "
-				 "%llu KiB; try a larger --mem", name, (unsigned long long)(total >> 10),
+		return error_set(err,
+				 "%s: image needs %llu KiB but guest memory above 1 MiB is only "
+				 "%llu KiB; try a larger --mem",
+				 name, (unsigned long long)(total >> 10),
 				 (unsigned long long)((mem_bytes - KERNEL_MIN_PA) >> 10));
 	return 0;
 }
 
-static int loader_segments(const char *name, const uint8_t *data, size_t size,
-			   const Elf32_Ehdr *eh, uint64_t mem_bytes, struct loader_image *img,
-			   struct error *err)
+static int loader_segments(const char *name, const uint8_t *data, size_t size, const Elf32_Ehdr *eh,
+			   uint64_t mem_bytes, struct loader_image *img, struct error *err)
 {
 	for (int i = 0; i < eh->e_phnum; i++) {
 		Elf32_Phdr ph;
 
 		memcpy(&ph, data + eh->e_phoff + (size_t)i * sizeof(ph), sizeof(ph));
 		if (ph.p_type == PT_INTERP || ph.p_type == PT_DYNAMIC)
-			return error_set(err, "%s: dynamically linked; a kernel must be static", name);
+			return error_set(err, "%s: dynamically linked; a kernel must be static",
+					 name);
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
 		if (loader_check_segment(name, i, &ph, size, mem_bytes, err) ||
@@ -251,7 +277,8 @@ static int loader_check_entry(const char *name, const struct loader_image *img, 
 		if (img->entry >= img->seg[i].paddr &&
 		    img->entry - img->seg[i].paddr < img->seg[i].memsz)
 			return 0;
-	return error_set(err, "%s: entry point 0x%08x is not inside any loaded segment (Multiboot "
+	return error_set(err,
+			 "%s: entry point 0x%08x is not inside any loaded segment (Multiboot "
 			 "enters the kernel with paging off: the entry must be a physical address)",
 			 name, img->entry);
 }
@@ -261,7 +288,7 @@ int loader_parse(const char *name, const uint8_t *data, size_t size, uint64_t me
 {
 	Elf32_Ehdr eh;
 
-	*img = (struct loader_image){ .data = data, .size = size };
+	*img = (struct loader_image){.data = data, .size = size};
 	if (mem_bytes <= KERNEL_MIN_PA)
 		return error_set(err, "%s: guest memory must be larger than 1 MiB", name);
 	if (loader_check_ehdr(name, data, size, &eh, err) ||

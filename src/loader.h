@@ -9,22 +9,22 @@
 
 #include "error.h"
 
-#define LOADER_MAX_SEGMENTS	16
-#define LOADER_MAX_FILE		(1u << 30)	/* refuse to read more than 1 GiB */
+#define LOADER_MAX_SEGMENTS 16
+#define LOADER_MAX_FILE	    (1u << 30) /* refuse to read more than 1 GiB */
 
 struct loader_segment {
-	uint32_t paddr;		/* guest-physical load address */
-	uint32_t vaddr;		/* where the kernel will map it */
-	uint32_t offset;	/* in the file */
-	uint32_t filesz;	/* bytes copied from the file */
-	uint32_t memsz;		/* filesz plus zero fill */
+	uint32_t paddr;	 /* guest-physical load address */
+	uint32_t vaddr;	 /* where the kernel will map it */
+	uint32_t offset; /* in the file */
+	uint32_t filesz; /* bytes copied from the file */
+	uint32_t memsz;	 /* filesz plus zero fill */
 };
 
 struct loader_image {
-	const uint8_t *data;	/* the whole file */
+	const uint8_t *data; /* the whole file */
 	size_t size;
-	uint32_t entry;		/* guest-physical entry point */
-	uint32_t mb_flags;	/* the Multiboot header's flags */
+	uint32_t entry;	   /* guest-physical entry point */
+	uint32_t mb_flags; /* the Multiboot header's flags */
 	int nsegments;
 	struct loader_segment seg[LOADER_MAX_SEGMENTS];
 };

@@ -81,7 +81,7 @@ static int main_boot(const struct options *opts)
 {
 	struct loader_image img;
 	struct vcpu_stop stop;
-	struct stats st = { 0 };
+	struct stats st = {0};
 	struct guest g;
 	struct kvm kvm;
 	struct error err;

@@ -19,14 +19,10 @@
 #include "version.h"
 
 static const struct option options_long[] = {
-	{ "mem", required_argument, NULL, 'm' },
-	{ "mode", required_argument, NULL, 'M' },
-	{ "cmdline", required_argument, NULL, 'c' },
-	{ "stats", no_argument, NULL, 's' },
-	{ "timeout", required_argument, NULL, 't' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+    {"mem", required_argument, NULL, 'm'},     {"mode", required_argument, NULL, 'M'},
+    {"cmdline", required_argument, NULL, 'c'}, {"stats", no_argument, NULL, 's'},
+    {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
 };
 
 void options_print_help(void)
@@ -80,11 +76,23 @@ int options_parse_size(const char *text, uint64_t *bytes)
 	if (errno || end == text)
 		return -1;
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
 	}
-	if (*end == 'i' && shift)	/* accept "64Mi" too */
+	if (*end == 'i' && shift) /* accept "64Mi" too */
 		end++;
 	if (*end == 'B' || *end == 'b')
 		end++;
@@ -101,7 +109,8 @@ static int options_parse_mode(const char *text, struct options *opts, struct err
 		return 0;
 	}
 	if (!strcmp(text, "shadow"))
-		return error_set(err, "--mode=shadow is not available yet in this version; use --mode=hw");
+		return error_set(
+		    err, "--mode=shadow is not available yet in this version; use --mode=hw");
 	return error_set(err, "unknown --mode '%s' (known: hw)", text);
 }
 
@@ -207,9 +216,11 @@ int options_parse(int argc, char **argv, struct options *opts, struct error *err
 	if (!boot)
 		return error_set(err, "missing command 'boot'; try 'kvmshadow --help'");
 	if (optind >= argc)
-		return error_set(err, "missing guest image; usage: kvmshadow boot [options] guest.img");
+		return error_set(err,
+				 "missing guest image; usage: kvmshadow boot [options] guest.img");
 	if (optind + 1 < argc)
-		return error_set(err, "unexpected argument '%s' after the guest image", argv[optind + 1]);
+		return error_set(err, "unexpected argument '%s' after the guest image",
+				 argv[optind + 1]);
 	opts->image = argv[optind];
 	return 0;
 }

@@ -10,7 +10,7 @@
 #include "error.h"
 
 enum vmm_mode {
-	MODE_HW,	/* guest kernel in ring 0, KVM's own paging */
+	MODE_HW, /* guest kernel in ring 0, KVM's own paging */
 };
 
 enum options_action {
@@ -22,16 +22,16 @@ enum options_action {
 struct options {
 	enum options_action action;
 	enum vmm_mode mode;
-	uint64_t mem_bytes;	/* guest-physical memory */
-	double timeout_sec;	/* 0: none */
+	uint64_t mem_bytes; /* guest-physical memory */
+	double timeout_sec; /* 0: none */
 	bool stats;
-	const char *cmdline;	/* extra Multiboot command line, or NULL */
-	const char *image;	/* path of the guest image */
+	const char *cmdline; /* extra Multiboot command line, or NULL */
+	const char *image;   /* path of the guest image */
 };
 
-#define OPTIONS_DEFAULT_MEM	(64ull << 20)
-#define OPTIONS_MIN_MEM		(2ull << 20)
-#define OPTIONS_MAX_MEM		(3ull << 30)
+#define OPTIONS_DEFAULT_MEM (64ull << 20)
+#define OPTIONS_MIN_MEM	    (2ull << 20)
+#define OPTIONS_MAX_MEM	    (3ull << 30)
 
 /* Parse argv into opts; on a bad command line fill err and return -1. */
 int options_parse(int argc, char **argv, struct options *opts, struct error *err);

@@ -9,13 +9,10 @@
 #include "stats.h"
 
 static const char *const stats_exit_names[STATS_EXIT_COUNT] = {
-	[STATS_EXIT_IO] = "exit.io",
-	[STATS_EXIT_MMIO] = "exit.mmio",
-	[STATS_EXIT_HLT] = "exit.hlt",
-	[STATS_EXIT_IRQ_WINDOW] = "exit.irq-window",
-	[STATS_EXIT_INTR] = "exit.intr",
-	[STATS_EXIT_SHUTDOWN] = "exit.shutdown",
-	[STATS_EXIT_OTHER] = "exit.other",
+    [STATS_EXIT_IO] = "exit.io",       [STATS_EXIT_MMIO] = "exit.mmio",
+    [STATS_EXIT_HLT] = "exit.hlt",     [STATS_EXIT_IRQ_WINDOW] = "exit.irq-window",
+    [STATS_EXIT_INTR] = "exit.intr",   [STATS_EXIT_SHUTDOWN] = "exit.shutdown",
+    [STATS_EXIT_OTHER] = "exit.other",
 };
 
 uint64_t stats_total_exits(const struct stats *st)

@@ -12,22 +12,22 @@
 #include <stdio.h>
 
 enum stats_exit {
-	STATS_EXIT_IO,		/* in/out to a device model */
-	STATS_EXIT_MMIO,	/* access to unbacked guest-physical memory */
-	STATS_EXIT_HLT,		/* the guest halted */
-	STATS_EXIT_IRQ_WINDOW,	/* the guest became ready for an interrupt */
-	STATS_EXIT_INTR,	/* a host signal (our timer) interrupted KVM_RUN */
-	STATS_EXIT_SHUTDOWN,	/* triple fault */
+	STATS_EXIT_IO,	       /* in/out to a device model */
+	STATS_EXIT_MMIO,       /* access to unbacked guest-physical memory */
+	STATS_EXIT_HLT,	       /* the guest halted */
+	STATS_EXIT_IRQ_WINDOW, /* the guest became ready for an interrupt */
+	STATS_EXIT_INTR,       /* a host signal (our timer) interrupted KVM_RUN */
+	STATS_EXIT_SHUTDOWN,   /* triple fault */
 	STATS_EXIT_OTHER,
 	STATS_EXIT_COUNT
 };
 
 struct stats {
 	uint64_t exits[STATS_EXIT_COUNT];
-	uint64_t irqs_injected;		/* KVM_INTERRUPT calls */
-	uint64_t timer_edges;		/* IRQ 0 edges raised by the PIT model */
-	uint64_t halt_sleeps;		/* times the host slept for a halted guest */
-	double seconds;			/* wall-clock time the guest ran */
+	uint64_t irqs_injected; /* KVM_INTERRUPT calls */
+	uint64_t timer_edges;	/* IRQ 0 edges raised by the PIT model */
+	uint64_t halt_sleeps;	/* times the host slept for a halted guest */
+	double seconds;		/* wall-clock time the guest ran */
 };
 
 struct guest;

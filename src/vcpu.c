@@ -32,9 +32,9 @@ struct vcpu_loop {
 	struct stats *st;
 	struct vcpu_stop *stop;
 	int stopped;
-	uint64_t timeout_at;	/* ns; 0 for none */
+	uint64_t timeout_at; /* ns; 0 for none */
 	timer_t timer;
-	uint64_t timer_armed;	/* the deadline the host timer is set for */
+	uint64_t timer_armed; /* the deadline the host timer is set for */
 	int mmio_warned;
 };
 
@@ -54,7 +54,7 @@ static void vcpu_on_timer(int sig)
 }
 
 static void vcpu_stop(struct vcpu_loop *l, enum vcpu_stop_reason reason, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * KVM on AMD reinitialises the vCPU when the guest shuts down (the VMCB is
@@ -92,14 +92,15 @@ static void vcpu_stop(struct vcpu_loop *l, enum vcpu_stop_reason reason, const c
 
 static int vcpu_timer_setup(struct vcpu_loop *l)
 {
-	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN };
-	struct sigaction sa = { .sa_handler = vcpu_on_timer };
+	struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN};
+	struct sigaction sa = {.sa_handler = vcpu_on_timer};
 
 	sigemptyset(&sa.sa_mask);
 	vcpu_signal_run = l->kvm->run;
 	if (sigaction(SIGRTMIN, &sa, NULL) < 0 ||
 	    timer_create(CLOCK_MONOTONIC, &sev, &l->timer) < 0) {
-		vcpu_stop(l, VCPU_STOP_VMM_ERROR, "cannot create a host timer: %s", strerror(errno));
+		vcpu_stop(l, VCPU_STOP_VMM_ERROR, "cannot create a host timer: %s",
+			  strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -107,13 +108,13 @@ static int vcpu_timer_setup(struct vcpu_loop *l)
 
 static void vcpu_timer_arm(struct vcpu_loop *l, uint64_t deadline)
 {
-	struct itimerspec its = { 0 };
+	struct itimerspec its = {0};
 
 	if (deadline == l->timer_armed)
 		return;
 	its.it_value.tv_sec = (time_t)(deadline / NSEC_PER_SEC);
 	its.it_value.tv_nsec = (long)(deadline % NSEC_PER_SEC);
-	timer_settime(l->timer, TIMER_ABSTIME, &its, NULL);	/* 0 disarms */
+	timer_settime(l->timer, TIMER_ABSTIME, &its, NULL); /* 0 disarms */
 	l->timer_armed = deadline;
 }
 
@@ -202,8 +203,10 @@ static void vcpu_handle_mmio(struct vcpu_loop *l)
 		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
 	if (l->mmio_warned++)
 		return;
-	fprintf(stderr, "kvmshadow: %s: guest %s unbacked physical address 0x%llx (%u bytes); "
-		"%s (reported once)\n", l->g->name, run->mmio.is_write ? "wrote" : "read",
+	fprintf(stderr,
+		"kvmshadow: %s: guest %s unbacked physical address 0x%llx (%u bytes); "
+		"%s (reported once)\n",
+		l->g->name, run->mmio.is_write ? "wrote" : "read",
 		(unsigned long long)run->mmio.phys_addr, run->mmio.len,
 		run->mmio.is_write ? "ignored" : "reads as all ones");
 }
@@ -234,7 +237,7 @@ static void vcpu_handle_hlt(struct vcpu_loop *l)
 		if (pic_has_interrupt(&l->g->pic))
 			return;
 		if (l->timeout_at && now >= l->timeout_at)
-			return;		/* the main loop reports it */
+			return; /* the main loop reports it */
 		if (!vcpu_can_wake(l->g)) {
 			vcpu_stop(l, VCPU_STOP_SHUTDOWN,
 				  "guest halted with no interrupt source that could wake it");
@@ -281,8 +284,10 @@ static void vcpu_handle_exit(struct vcpu_loop *l)
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
 		l->st->exits[STATS_EXIT_OTHER]++;
-		vcpu_stop(l, VCPU_STOP_VMM_ERROR, "KVM could not enter the guest (hardware reason "
-			  "0x%llx)", (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		vcpu_stop(l, VCPU_STOP_VMM_ERROR,
+			  "KVM could not enter the guest (hardware reason "
+			  "0x%llx)",
+			  (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
 		l->st->exits[STATS_EXIT_OTHER]++;
@@ -291,7 +296,8 @@ static void vcpu_handle_exit(struct vcpu_loop *l)
 		break;
 	default:
 		l->st->exits[STATS_EXIT_OTHER]++;
-		vcpu_stop(l, VCPU_STOP_VMM_ERROR, "unexpected KVM exit reason %u", run->exit_reason);
+		vcpu_stop(l, VCPU_STOP_VMM_ERROR, "unexpected KVM exit reason %u",
+			  run->exit_reason);
 		break;
 	}
 }
@@ -315,7 +321,7 @@ static void vcpu_enter(struct vcpu_loop *l)
 void vcpu_run(struct kvm *kvm, struct guest *g, double timeout_sec, struct stats *st,
 	      struct vcpu_stop *stop)
 {
-	struct vcpu_loop l = { .kvm = kvm, .g = g, .st = st, .stop = stop };
+	struct vcpu_loop l = {.kvm = kvm, .g = g, .st = st, .stop = stop};
 	uint64_t start = pit_host_clock();
 
 	memset(stop, 0, sizeof(*stop));
@@ -337,8 +343,10 @@ void vcpu_run(struct kvm *kvm, struct guest *g, double timeout_sec, struct stats
 			vcpu_enter(&l);
 			if (g->debugexit.fired) {
 				stop->value = g->debugexit.value;
-				vcpu_stop(&l, VCPU_STOP_DEBUG_EXIT, "guest wrote 0x%x to the debug-exit "
-					  "port", g->debugexit.value);
+				vcpu_stop(&l, VCPU_STOP_DEBUG_EXIT,
+					  "guest wrote 0x%x to the debug-exit "
+					  "port",
+					  g->debugexit.value);
 			}
 		}
 		timer_delete(l.timer);

@@ -13,19 +13,19 @@
 #include "stats.h"
 
 enum vcpu_stop_reason {
-	VCPU_STOP_DEBUG_EXIT,	/* the guest wrote to the debug-exit port */
+	VCPU_STOP_DEBUG_EXIT, /* the guest wrote to the debug-exit port */
 	VCPU_STOP_TRIPLE_FAULT,
-	VCPU_STOP_SHUTDOWN,	/* halted for good, or powered off */
+	VCPU_STOP_SHUTDOWN, /* halted for good, or powered off */
 	VCPU_STOP_TIMEOUT,
-	VCPU_STOP_VMM_ERROR,	/* KVM or the host failed */
+	VCPU_STOP_VMM_ERROR, /* KVM or the host failed */
 };
 
 struct vcpu_stop {
 	enum vcpu_stop_reason reason;
-	uint32_t value;		/* the debug-exit value */
-	uint32_t eip;		/* where the guest was */
-	bool eip_known;		/* false when KVM reset the vCPU first */
-	char detail[256];	/* one line for the user */
+	uint32_t value;	  /* the debug-exit value */
+	uint32_t eip;	  /* where the guest was */
+	bool eip_known;	  /* false when KVM reset the vCPU first */
+	char detail[256]; /* one line for the user */
 };
 
 /* Run until the guest stops; timeout_sec 0 means no limit. */

@@ -15,7 +15,7 @@ void debugexit_write(void *dev, uint16_t port, int size, uint32_t value)
 	(void)port;
 	(void)size;
 	if (dx->fired)
-		return;		/* the first word is the last */
+		return; /* the first word is the last */
 	dx->fired = true;
 	dx->value = value;
 }

@@ -22,8 +22,8 @@
 
 void pic_init(struct pic *pic)
 {
-	*pic = (struct pic){ 0 };
-	pic->chip[0].vector_base = 0x08;	/* the BIOS's choice on a PC */
+	*pic = (struct pic){0};
+	pic->chip[0].vector_base = 0x08; /* the BIOS's choice on a PC */
 	pic->chip[1].vector_base = 0x70;
 	pic->chip[0].imr = 0xff;
 	pic->chip[1].imr = 0xff;
@@ -71,7 +71,7 @@ bool pic_has_interrupt(const struct pic *pic)
 
 static void pic_chip_take(struct pic_chip *chip, int line)
 {
-	chip->irr &= (uint8_t)~(1u << line);
+	chip->irr &= (uint8_t) ~(1u << line);
 	if (!chip->auto_eoi)
 		chip->isr |= (uint8_t)(1u << line);
 }
@@ -116,17 +116,17 @@ static void pic_ocw2(struct pic_chip *chip, uint8_t value)
 	int line;
 
 	switch (command) {
-	case 1:	/* non-specific EOI */
-	case 5:	/* rotate on non-specific EOI */
+	case 1: /* non-specific EOI */
+	case 5: /* rotate on non-specific EOI */
 		line = pic_first_bit(chip->isr);
 		if (line >= 0)
-			chip->isr &= (uint8_t)~(1u << line);
+			chip->isr &= (uint8_t) ~(1u << line);
 		break;
-	case 3:	/* specific EOI */
-	case 7:	/* rotate on specific EOI */
-		chip->isr &= (uint8_t)~(1u << (value & 7));
+	case 3: /* specific EOI */
+	case 7: /* rotate on specific EOI */
+		chip->isr &= (uint8_t) ~(1u << (value & 7));
 		break;
-	default:	/* set priority, rotate in auto-EOI mode: no effect here */
+	default: /* set priority, rotate in auto-EOI mode: no effect here */
 		break;
 	}
 }
@@ -149,7 +149,7 @@ static void pic_write_data(struct pic_chip *chip, uint8_t value)
 		chip->vector_base = value & 0xf8;
 		chip->init_step = chip->single ? (chip->need_icw4 ? 4 : 0) : 3;
 		break;
-	case 3:		/* ICW3: the cascade wiring, fixed on a PC */
+	case 3: /* ICW3: the cascade wiring, fixed on a PC */
 		chip->init_step = chip->need_icw4 ? 4 : 0;
 		break;
 	case 4:

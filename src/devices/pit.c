@@ -32,7 +32,7 @@ uint64_t pit_host_clock(void)
 
 void pit_init(struct pit *pit, pit_clock_fn clock)
 {
-	*pit = (struct pit){ .clock = clock };
+	*pit = (struct pit){.clock = clock};
 	for (int i = 0; i < 3; i++) {
 		pit->counter[i].reload = 65536;
 		pit->counter[i].access = 3;
@@ -68,7 +68,7 @@ uint64_t pit_edges_due(struct pit *pit, uint64_t now)
 	if (!c->armed || now < pit->next_irq)
 		return 0;
 	if (!pit_periodic(c->mode)) {
-		c->armed = false;	/* one shot: terminal count reached */
+		c->armed = false; /* one shot: terminal count reached */
 		return 1;
 	}
 	edges = (now - pit->next_irq) / pit->period + 1;
@@ -112,9 +112,9 @@ static void pit_write_control(struct pit *pit, uint8_t value)
 	struct pit_counter *c;
 
 	if (index == 3)
-		return;		/* read-back command: not modelled */
+		return; /* read-back command: not modelled */
 	c = &pit->counter[index];
-	if ((value & 0x30) == 0) {	/* counter latch command */
+	if ((value & 0x30) == 0) { /* counter latch command */
 		if (!c->latched) {
 			c->latch = pit_current_count(pit, c);
 			c->latched = true;
@@ -124,11 +124,11 @@ static void pit_write_control(struct pit *pit, uint8_t value)
 	c->access = (value >> 4) & 3;
 	c->mode = (value >> 1) & 7;
 	if (c->mode > 5)
-		c->mode -= 4;	/* 6 and 7 are aliases of 2 and 3 */
+		c->mode -= 4; /* 6 and 7 are aliases of 2 and 3 */
 	c->write_hi = false;
 	c->read_hi = false;
 	c->latched = false;
-	c->armed = false;	/* a new mode stops the count until loaded */
+	c->armed = false; /* a new mode stops the count until loaded */
 }
 
 static void pit_write_counter(struct pit *pit, int index, uint8_t value)
@@ -180,7 +180,7 @@ uint32_t pit_read(void *dev, uint16_t port, int size)
 {
 	(void)size;
 	if (port == PORT_PIT_MODE)
-		return 0xff;	/* the mode register cannot be read */
+		return 0xff; /* the mode register cannot be read */
 	return pit_read_counter(dev, port - PORT_PIT_CH0);
 }
 

@@ -8,7 +8,7 @@
 
 void portio_init(struct portio *bus, FILE *log, const char *owner)
 {
-	*bus = (struct portio){ .log = log, .owner = owner };
+	*bus = (struct portio){.log = log, .owner = owner};
 }
 
 int portio_register(struct portio *bus, uint16_t base, uint16_t len, const char *name, void *dev,
@@ -25,7 +25,12 @@ int portio_register(struct portio *bus, uint16_t base, uint16_t len, const char 
 			return -1;
 	}
 	bus->ranges[bus->nranges++] = (struct portio_range){
-		.base = base, .len = len, .name = name, .dev = dev, .read = read, .write = write,
+	    .base = base,
+	    .len = len,
+	    .name = name,
+	    .dev = dev,
+	    .read = read,
+	    .write = write,
 	};
 	return 0;
 }
@@ -57,12 +62,15 @@ static void portio_unknown(struct portio *bus, uint16_t port, int size, bool wri
 	if (!bus->log)
 		return;
 	if (write)
-		fprintf(bus->log, "kvmshadow: %s: guest wrote 0x%x to unknown port 0x%04x (size %d); "
-			"ignored (reported once per port)\n", bus->owner, value, port, size);
+		fprintf(bus->log,
+			"kvmshadow: %s: guest wrote 0x%x to unknown port 0x%04x (size %d); "
+			"ignored (reported once per port)\n",
+			bus->owner, value, port, size);
 	else
-		fprintf(bus->log, "kvmshadow: %s: guest read unknown port 0x%04x (size %d); reads as "
-			"0x%x (reported once per port)\n", bus->owner, port, size,
-			portio_all_ones(size));
+		fprintf(bus->log,
+			"kvmshadow: %s: guest read unknown port 0x%04x (size %d); reads as "
+			"0x%x (reported once per port)\n",
+			bus->owner, port, size, portio_all_ones(size));
 }
 
 uint32_t portio_read(struct portio *bus, uint16_t port, int size)

@@ -32,10 +32,10 @@ struct portio_range {
 struct portio {
 	struct portio_range ranges[PORTIO_MAX_RANGES];
 	int nranges;
-	uint8_t warned[65536 / 8];	/* unknown ports already reported */
+	uint8_t warned[65536 / 8]; /* unknown ports already reported */
 	uint64_t unknown_accesses;
-	FILE *log;			/* where "unknown port" notes go */
-	const char *owner;		/* the guest's name, for those notes */
+	FILE *log;	   /* where "unknown port" notes go */
+	const char *owner; /* the guest's name, for those notes */
 };
 
 void portio_init(struct portio *bus, FILE *log, const char *owner);

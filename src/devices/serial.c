@@ -18,7 +18,7 @@
 
 void serial_init(struct serial *uart, FILE *out)
 {
-	*uart = (struct serial){ .out = out, .dll = 12 /* 9600 baud */ };
+	*uart = (struct serial){.out = out, .dll = 12 /* 9600 baud */};
 }
 
 void serial_flush(struct serial *uart)
@@ -50,7 +50,7 @@ uint32_t serial_read(void *dev, uint16_t port, int size)
 	case UART_IER:
 		return dlab ? uart->dlm : uart->ier;
 	case UART_IIR:
-		return 0x01;	/* no interrupt pending, FIFOs off */
+		return 0x01; /* no interrupt pending, FIFOs off */
 	case UART_LCR:
 		return uart->lcr;
 	case UART_MCR:
@@ -91,7 +91,7 @@ void serial_write(void *dev, uint16_t port, int size, uint32_t value)
 			uart->ier = byte & 0x0f;
 		break;
 	case UART_FCR:
-		break;		/* FIFOs make no difference to an instant line */
+		break; /* FIFOs make no difference to an instant line */
 	case UART_LCR:
 		uart->lcr = byte;
 		break;
@@ -100,7 +100,7 @@ void serial_write(void *dev, uint16_t port, int size, uint32_t value)
 		break;
 	case UART_LSR:
 	case UART_MSR:
-		break;		/* read-only */
+		break; /* read-only */
 	default:
 		uart->scr = byte;
 		break;

@@ -9,10 +9,10 @@
 
 struct serial {
 	uint8_t ier, lcr, mcr, scr, dll, dlm;
-	FILE *out;		/* the guest's console goes here */
-	char line[256];		/* bytes waiting for a newline */
+	FILE *out;	/* the guest's console goes here */
+	char line[256]; /* bytes waiting for a newline */
 	size_t len;
-	uint64_t bytes;		/* transmitted so far */
+	uint64_t bytes; /* transmitted so far */
 };
 
 void serial_init(struct serial *uart, FILE *out);

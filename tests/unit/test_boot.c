@@ -16,7 +16,7 @@ static struct error err;
 
 static void setup(void)
 {
-	mem = calloc(1, KERNEL_MIN_PA);	/* only low memory is written */
+	mem = calloc(1, KERNEL_MIN_PA); /* only low memory is written */
 }
 
 static void teardown(void)

@@ -13,15 +13,15 @@
 #include "loader.h"
 #include "multiboot.h"
 
-#define MEM (16u << 20)
-#define CODE_OFF 0x1000u
+#define MEM	  (16u << 20)
+#define CODE_OFF  0x1000u
 #define CODE_SIZE 0x100u
 
 struct image {
 	uint8_t buf[0x3000];
 	size_t size;
 	Elf32_Ehdr *eh;
-	Elf32_Phdr *ph;	/* two program headers: text, bss */
+	Elf32_Phdr *ph; /* two program headers: text, bss */
 	uint32_t *mb;	/* the Multiboot header */
 };
 
@@ -47,12 +47,22 @@ static void image_build(void)
 	img.eh->e_ehsize = sizeof(Elf32_Ehdr);
 	img.eh->e_phentsize = sizeof(Elf32_Phdr);
 	img.eh->e_phnum = 2;
-	img.ph[0] = (Elf32_Phdr){ .p_type = PT_LOAD, .p_offset = CODE_OFF, .p_vaddr = 0xc0100000,
-				  .p_paddr = 0x100000, .p_filesz = CODE_SIZE, .p_memsz = CODE_SIZE,
-				  .p_flags = PF_R | PF_X, .p_align = 0x1000 };
-	img.ph[1] = (Elf32_Phdr){ .p_type = PT_LOAD, .p_offset = CODE_OFF + CODE_SIZE,
-				  .p_vaddr = 0xc0101000, .p_paddr = 0x101000, .p_filesz = 0,
-				  .p_memsz = 0x2000, .p_flags = PF_R | PF_W, .p_align = 0x1000 };
+	img.ph[0] = (Elf32_Phdr){.p_type = PT_LOAD,
+				 .p_offset = CODE_OFF,
+				 .p_vaddr = 0xc0100000,
+				 .p_paddr = 0x100000,
+				 .p_filesz = CODE_SIZE,
+				 .p_memsz = CODE_SIZE,
+				 .p_flags = PF_R | PF_X,
+				 .p_align = 0x1000};
+	img.ph[1] = (Elf32_Phdr){.p_type = PT_LOAD,
+				 .p_offset = CODE_OFF + CODE_SIZE,
+				 .p_vaddr = 0xc0101000,
+				 .p_paddr = 0x101000,
+				 .p_filesz = 0,
+				 .p_memsz = 0x2000,
+				 .p_flags = PF_R | PF_W,
+				 .p_align = 0x1000};
 	img.mb = (uint32_t *)(img.buf + CODE_OFF);
 	img.mb[0] = MULTIBOOT_HEADER_MAGIC;
 	img.mb[1] = MULTIBOOT_PAGE_ALIGN | MULTIBOOT_MEMORY_INFO;
@@ -68,7 +78,8 @@ static int parse(void)
 
 static void expect_error(const char *fragment)
 {
-	cr_assert_eq(parse(), -1, "image was accepted; expected an error containing '%s'", fragment);
+	cr_assert_eq(parse(), -1, "image was accepted; expected an error containing '%s'",
+		     fragment);
 	cr_assert(strstr(err.msg, fragment), "error '%s' lacks '%s'", err.msg, fragment);
 	cr_assert(strncmp(err.msg, "k.img", 5) == 0, "error '%s' does not name the image", err.msg);
 	cr_assert(!strchr(err.msg, '\n'), "error is more than one line: '%s'", err.msg);
@@ -210,7 +221,7 @@ Test(loader, refuses_unknown_required_flag)
 
 Test(loader, accepts_unknown_optional_flag)
 {
-	img.mb[1] |= 0x00200000;	/* bits 16-31 are hints */
+	img.mb[1] |= 0x00200000; /* bits 16-31 are hints */
 	fix_checksum();
 	cr_assert_eq(parse(), 0, "%s", err.msg);
 }
@@ -284,7 +295,7 @@ Test(loader, refuses_dynamic_executable)
 
 Test(loader, refuses_entry_outside_segments)
 {
-	img.eh->e_entry = 0xc0100000;	/* a virtual address: the classic mistake */
+	img.eh->e_entry = 0xc0100000; /* a virtual address: the classic mistake */
 	expect_error("entry point 0xc0100000");
 }
 

@@ -10,8 +10,8 @@
 static struct options opts;
 static struct error err;
 
-#define ARGV(...) ((char *[]){ "kvmshadow", __VA_ARGS__, NULL })
-#define ARGC(...) ((int)(sizeof((char *[]){ "kvmshadow", __VA_ARGS__ }) / sizeof(char *)))
+#define ARGV(...)  ((char *[]){"kvmshadow", __VA_ARGS__, NULL})
+#define ARGC(...)  ((int)(sizeof((char *[]){"kvmshadow", __VA_ARGS__}) / sizeof(char *)))
 #define PARSE(...) options_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), &opts, &err)
 
 static void expect_error(int ret, const char *fragment)
@@ -36,7 +36,8 @@ Test(options, boot_with_defaults)
 Test(options, all_options)
 {
 	cr_assert_eq(PARSE("boot", "-m", "128M", "--mode=hw", "--stats", "--timeout", "2.5",
-			   "--cmdline", "run=hello", "g.img"), 0, "%s", err.msg);
+			   "--cmdline", "run=hello", "g.img"),
+		     0, "%s", err.msg);
 	cr_assert_eq(opts.mem_bytes, 128ull << 20);
 	cr_assert(opts.stats);
 	cr_assert_float_eq(opts.timeout_sec, 2.5, 1e-9);
@@ -82,7 +83,7 @@ Test(options, sizes)
 
 Test(options, no_command)
 {
-	expect_error(options_parse(1, (char *[]){ "kvmshadow", NULL }, &opts, &err),
+	expect_error(options_parse(1, (char *[]){"kvmshadow", NULL}, &opts, &err),
 		     "missing command");
 }
 

@@ -20,7 +20,7 @@ static void pic_remap(void)
 	pic_write(&pic, PORT_PIC2_DATA, 1, 0x02);
 	pic_write(&pic, PORT_PIC1_DATA, 1, 0x01);
 	pic_write(&pic, PORT_PIC2_DATA, 1, 0x01);
-	pic_write(&pic, PORT_PIC1_DATA, 1, 0x00);	/* unmask all */
+	pic_write(&pic, PORT_PIC1_DATA, 1, 0x00); /* unmask all */
 	pic_write(&pic, PORT_PIC2_DATA, 1, 0x00);
 }
 
@@ -56,9 +56,9 @@ Test(pic, in_service_blocks_same_and_lower_priority)
 	pic_raise_irq(&pic, 1);
 	cr_assert(pic_has_interrupt(&pic), "IRQ 1 outranks IRQ 3");
 	cr_assert_eq(pic_acknowledge(&pic), 0x21);
-	eoi_master();	/* ends IRQ 1, the highest in service */
+	eoi_master(); /* ends IRQ 1, the highest in service */
 	cr_assert_not(pic_has_interrupt(&pic));
-	eoi_master();	/* ends IRQ 3 */
+	eoi_master(); /* ends IRQ 3 */
 	cr_assert_eq(pic_acknowledge(&pic), 0x23);
 }
 
@@ -102,9 +102,9 @@ Test(pic, ocw3_selects_isr_or_irr)
 {
 	pic_write(&pic, PORT_PIC1_DATA, 1, 0xff);
 	pic_raise_irq(&pic, 6);
-	pic_write(&pic, PORT_PIC1_CMD, 1, 0x0a);	/* read IRR */
+	pic_write(&pic, PORT_PIC1_CMD, 1, 0x0a); /* read IRR */
 	cr_assert_eq(pic_read(&pic, PORT_PIC1_CMD, 1), 0x40);
-	pic_write(&pic, PORT_PIC1_CMD, 1, 0x0b);	/* read ISR */
+	pic_write(&pic, PORT_PIC1_CMD, 1, 0x0b); /* read ISR */
 	cr_assert_eq(pic_read(&pic, PORT_PIC1_CMD, 1), 0x00);
 }
 
@@ -113,7 +113,7 @@ Test(pic, auto_eoi_leaves_nothing_in_service)
 	pic_write(&pic, PORT_PIC1_CMD, 1, 0x11);
 	pic_write(&pic, PORT_PIC1_DATA, 1, 0x20);
 	pic_write(&pic, PORT_PIC1_DATA, 1, 0x04);
-	pic_write(&pic, PORT_PIC1_DATA, 1, 0x03);	/* ICW4: 8086, auto EOI */
+	pic_write(&pic, PORT_PIC1_DATA, 1, 0x03); /* ICW4: 8086, auto EOI */
 	pic_write(&pic, PORT_PIC1_DATA, 1, 0x00);
 	pic_raise_irq(&pic, 0);
 	cr_assert_eq(pic_acknowledge(&pic), 0x20);

@@ -41,7 +41,7 @@ Test(pit, periodic_100hz)
 {
 	uint64_t start = fake_now;
 
-	program(2, 11932);	/* 1193182 / 100 */
+	program(2, 11932); /* 1193182 / 100 */
 	cr_assert_eq(pit_next_deadline(&pit), start + 11932ull * 1000000000ull / PIT_HZ);
 	cr_assert_eq(pit_edges_due(&pit, start + 9000000), 0, "not yet after 9 ms");
 	cr_assert_eq(pit_edges_due(&pit, start + 10100000), 1, "one edge after 10.1 ms");
@@ -58,7 +58,7 @@ Test(pit, square_wave_is_periodic_too)
 
 Test(pit, one_shot_fires_once)
 {
-	program(0, 1193);	/* about 1 ms */
+	program(0, 1193); /* about 1 ms */
 	cr_assert_eq(pit_edges_due(&pit, fake_now + 5000000), 1);
 	cr_assert_eq(pit_edges_due(&pit, fake_now + 50000000), 0);
 	cr_assert_eq(pit_next_deadline(&pit), 0);
@@ -75,9 +75,9 @@ Test(pit, latch_reads_count_down)
 	uint16_t count;
 
 	program(2, 10000);
-	fake_now += 1000000;	/* 1 ms: about 1193 input clocks */
-	pit_write(&pit, PORT_PIT_MODE, 1, 0x00);	/* latch counter 0 */
-	fake_now += 5000000;	/* later reads still see the latched value */
+	fake_now += 1000000;			 /* 1 ms: about 1193 input clocks */
+	pit_write(&pit, PORT_PIT_MODE, 1, 0x00); /* latch counter 0 */
+	fake_now += 5000000;			 /* later reads still see the latched value */
 	count = (uint16_t)pit_read(&pit, PORT_PIT_CH0, 1);
 	count |= (uint16_t)(pit_read(&pit, PORT_PIT_CH0, 1) << 8);
 	cr_assert(count >= 10000 - 1194 && count <= 10000 - 1192, "count %u", count);
@@ -92,7 +92,7 @@ Test(pit, new_mode_stops_counter)
 
 Test(pit, lobyte_only_access)
 {
-	pit_write(&pit, PORT_PIT_MODE, 1, 0x14);	/* counter 0, lobyte, mode 2 */
+	pit_write(&pit, PORT_PIT_MODE, 1, 0x14); /* counter 0, lobyte, mode 2 */
 	pit_write(&pit, PORT_PIT_CH0, 1, 100);
 	cr_assert_eq(pit_next_deadline(&pit) - fake_now, 100ull * 1000000000ull / PIT_HZ);
 }

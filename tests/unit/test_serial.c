@@ -68,7 +68,7 @@ Test(serial, always_ready_to_transmit)
 Test(serial, divisor_latch_does_not_transmit)
 {
 	serial_write(&uart, PORT_COM1 + UART_LCR, 1, 0x83);
-	serial_write(&uart, PORT_COM1 + UART_THR, 1, 3);	/* 38400 baud */
+	serial_write(&uart, PORT_COM1 + UART_THR, 1, 3); /* 38400 baud */
 	serial_write(&uart, PORT_COM1 + UART_IER, 1, 0);
 	cr_assert_eq(serial_read(&uart, PORT_COM1 + UART_RBR, 1), 3);
 	serial_write(&uart, PORT_COM1 + UART_LCR, 1, 0x03);
@@ -128,18 +128,18 @@ Test(portio, unknown_port_reads_all_ones_and_is_reported_once)
 	portio_write(&bus, 0x80, 1, 0x43);
 	fclose(f);
 	cr_assert_eq(bus.unknown_accesses, 5);
-	cr_assert_str_eq(log,
-		"kvmshadow: vm0: guest read unknown port 0x0061 (size 1); reads as 0xff "
-		"(reported once per port)\n"
-		"kvmshadow: vm0: guest wrote 0x42 to unknown port 0x0080 (size 1); ignored "
-		"(reported once per port)\n");
+	cr_assert_str_eq(
+	    log, "kvmshadow: vm0: guest read unknown port 0x0061 (size 1); reads as 0xff "
+		 "(reported once per port)\n"
+		 "kvmshadow: vm0: guest wrote 0x42 to unknown port 0x0080 (size 1); ignored "
+		 "(reported once per port)\n");
 	free(log);
 }
 
 Test(portio, write_only_device_reads_all_ones)
 {
 	struct portio bus;
-	struct debugexit dx = { 0 };
+	struct debugexit dx = {0};
 
 	portio_init(&bus, NULL, "vm0");
 	portio_register(&bus, PORT_DEBUG_EXIT, 4, "debug-exit", &dx, NULL, debugexit_write);
