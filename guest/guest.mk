@@ -29,7 +29,8 @@ GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none \
 GUEST_LIBGCC := $(shell $(GUEST_CC) -m32 -print-libgcc-file-name)
 
 # The built-in programs; guest/kernel/programs.S lists the same names.
-GUEST_PROGRAMS := init hello forkstress memtest faulter sysinfo
+GUEST_PROGRAMS := init hello forkstress memtest faulter sysinfo \
+	privtest inttest wptest bigpage kspy
 
 GUEST_LIB_SRCS := guest/lib/fmt.c guest/lib/str.c
 GUEST_KERNEL_SRCS := $(sort $(wildcard guest/kernel/*.c guest/kernel/*.S)) $(GUEST_LIB_SRCS)

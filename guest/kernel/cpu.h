@@ -101,6 +101,19 @@ static inline void lcr3(uint32_t pa)
 	asm volatile("movl %0, %%cr3" : : "r"(pa) : "memory");
 }
 
+static inline void lcr2(uint32_t v)
+{
+	asm volatile("movl %0, %%cr2" : : "r"(v));
+}
+
+static inline uint32_t rcr3(void)
+{
+	uint32_t v;
+
+	asm volatile("movl %%cr3, %0" : "=r"(v));
+	return v;
+}
+
 static inline uint32_t rcr4(void)
 {
 	uint32_t v;
@@ -132,6 +145,72 @@ static inline void lidt(const struct x86_dtr *dtr)
 static inline void ltr(uint16_t sel)
 {
 	asm volatile("ltr %0" : : "r"(sel));
+}
+
+/*
+ * The rest are used by the kernel's self-tests (ktest*.c), which check
+ * that each of these instructions does what the manual says - the
+ * question a VMM that emulates them has to answer too.
+ */
+static inline void sgdt(struct x86_dtr *dtr)
+{
+	asm volatile("sgdt %0" : "=m"(*dtr));
+}
+
+static inline void sidt(struct x86_dtr *dtr)
+{
+	asm volatile("sidt %0" : "=m"(*dtr));
+}
+
+static inline uint16_t str(void)
+{
+	uint16_t sel;
+
+	asm volatile("str %0" : "=r"(sel));
+	return sel;
+}
+
+static inline uint16_t sldt(void)
+{
+	uint16_t sel;
+
+	asm volatile("sldt %0" : "=r"(sel));
+	return sel;
+}
+
+/*
+ * smsw reads the low 16 bits of CR0 and, unlike mov from CR0, is allowed
+ * at any privilege level: a deprivileged kernel's smsw does not trap, so
+ * a VMM cannot intercept it and must keep the real CR0.TS in step with
+ * the virtual one instead.
+ */
+static inline uint16_t smsw(void)
+{
+	uint16_t v;
+
+	asm volatile("smsw %0" : "=r"(v));
+	return v;
+}
+
+static inline void clts(void)
+{
+	asm volatile("clts");
+}
+
+/* lmsw loads CR0's PE, MP, EM and TS; it can set PE but never clear it. */
+static inline void lmsw(uint16_t v)
+{
+	asm volatile("lmsw %0" : : "r"(v));
+}
+
+static inline void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
+{
+	asm volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
+}
+
+static inline void wbinvd(void)
+{
+	asm volatile("wbinvd" : : : "memory");
 }
 
 #endif

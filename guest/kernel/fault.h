@@ -16,5 +16,6 @@ enum fault_result {
 
 enum fault_result fault_resolve(struct proc *p, uint32_t va, int write);
 void fault_page(struct trapframe *tf);
+uint32_t fault_kernel_fills(void);
 
 #endif

@@ -15,6 +15,7 @@
 #include "bootinfo.h"
 #include "cpu.h"
 #include "guest_abi.h"
+#include "ktest.h"
 #include "main.h"
 #include "memlayout.h"
 #include "palloc.h"
@@ -47,7 +48,7 @@ static void main_disable_fpu(void)
 
 void kmain(uint32_t magic, uint32_t info_pa)
 {
-	uint32_t map_end;
+	uint32_t map_end, big_pa;
 
 	uart_init();
 	bootinfo_read(magic, info_pa);
@@ -61,7 +62,8 @@ void kmain(uint32_t magic, uint32_t info_pa)
 	main_disable_fpu();
 	vm_init(bootinfo.mem_end);
 	map_end = vm_direct_map_end(bootinfo.mem_end);
-	palloc_init(V2P(kernel_end), map_end);
+	big_pa = ktest_mm_reserve(map_end);
+	palloc_init(V2P(kernel_end), map_end, big_pa, big_pa ? LARGE_PAGE_SIZE : 0);
 	pic_init();
 	pit_init(GUEST_HZ);
 

@@ -2,7 +2,10 @@
  * palloc.c - the physical page allocator: a free list of 4 KiB pages.
  *
  * Every page of RAM from the end of the kernel image to the end of the
- * direct map is free at boot.  A free page holds, in its first word, the
+ * direct map is free at boot - except a hole the caller may keep for
+ * itself (main.c keeps a 4 MiB-aligned region for the bigpage test,
+ * ktest_mm.c, because a free list of single pages cannot produce 1024
+ * contiguous, aligned ones).  A free page holds, in its first word, the
  * address of the next free page, so the list costs no memory of its own.
  * Pages are handed out by their kernel virtual address in the direct map
  * (P2V of the physical address); a page table entry wants V2P of that.
@@ -28,13 +31,25 @@ struct palloc_page {
 static struct palloc_page *palloc_list;
 static uint32_t palloc_count;
 static uint32_t palloc_start, palloc_end;	/* physical range we manage */
+static uint32_t palloc_hole_start, palloc_hole_end;	/* ...but for this */
 
-void palloc_init(uint32_t start_pa, uint32_t end_pa)
+/* Is pa one of our pages?  Page tables may also map memory that is not. */
+bool palloc_owns(uint32_t pa)
+{
+	return pa >= palloc_start && pa < palloc_end &&
+	       !(pa >= palloc_hole_start && pa < palloc_hole_end);
+}
+
+/* [start_pa, end_pa) is ours, but for the hole (hole_len may be 0). */
+void palloc_init(uint32_t start_pa, uint32_t end_pa, uint32_t hole_pa, uint32_t hole_len)
 {
 	palloc_start = PAGE_ROUND_UP(start_pa);
 	palloc_end = PAGE_ROUND_DOWN(end_pa);
+	palloc_hole_start = hole_pa;
+	palloc_hole_end = hole_pa + hole_len;
 	for (uint32_t pa = palloc_start; pa < palloc_end; pa += PAGE_SIZE)
-		palloc_free(P2V(pa));
+		if (palloc_owns(pa))
+			palloc_free(P2V(pa));
 }
 
 /* A page, or 0 when memory is exhausted.  Its contents are garbage. */
@@ -66,7 +81,7 @@ void palloc_free(void *page)
 	struct palloc_page *p = page;
 	uint32_t flags;
 
-	if (pa % PAGE_SIZE || pa < palloc_start || pa >= palloc_end)
+	if (pa % PAGE_SIZE || !palloc_owns(pa))
 		panic("palloc_free: 0x%08x is not an allocatable page", pa);
 	memset(page, PALLOC_POISON, PAGE_SIZE);
 	flags = irq_save();

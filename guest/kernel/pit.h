@@ -6,6 +6,8 @@
 
 #define PIT_IRQ		0
 
+extern volatile uint32_t pit_tick_count;
+
 void pit_init(unsigned hz);
 uint32_t pit_ticks(void);
 void pit_interrupt(void);

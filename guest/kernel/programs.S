@@ -36,6 +36,11 @@ exec_programs:
 	PROGRAM	memtest
 	PROGRAM	faulter
 	PROGRAM	sysinfo
+	PROGRAM	privtest
+	PROGRAM	inttest
+	PROGRAM	wptest
+	PROGRAM	bigpage
+	PROGRAM	kspy
 	.section .rodata.program_table, "a"
 	.globl	exec_programs_end
 exec_programs_end:

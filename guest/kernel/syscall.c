@@ -14,6 +14,8 @@
 #include "guest_abi.h"
 #include "memlayout.h"
 #include "exec.h"
+#include "ktest.h"
+#include "ktest_abi.h"
 #include "pit.h"
 #include "proc.h"
 #include "sched.h"
@@ -133,6 +135,8 @@ void syscall_dispatch(struct trapframe *tf)
 
 	if (n < SYS_COUNT && syscall_table[n])
 		tf->eax = (uint32_t)syscall_table[n](tf);
+	else if (n == SYS_ktest)	/* the self-tests: ktest.c */
+		tf->eax = (uint32_t)ktest_syscall(tf->ebx, tf->ecx, tf->edx);
 	else
 		tf->eax = (uint32_t)-GUEST_ENOSYS;
 }

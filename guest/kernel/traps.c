@@ -15,10 +15,12 @@
  *
  * trap() is the C half of every entry (trapentry.S is the assembly half):
  * system call, IRQ, page fault, or another exception - which kills a user
- * process and panics the kernel.  On the way out to user mode, the
+ * process and panics the kernel, unless the kernel's instruction is one
+ * that is allowed to fault (extable.c).  On the way out to user mode, the
  * process gives up the CPU if its time slice has run out.
  */
 #include "cpu.h"
+#include "extable.h"
 #include "fault.h"
 #include "guest_abi.h"
 #include "pic.h"
@@ -96,14 +98,18 @@ static int traps_has_error_code(uint32_t trapno)
 
 /*
  * Any exception but a page fault: fatal for a process, a bug in the
- * kernel.  An NMI or a machine check is the hardware's trouble, not the
- * process's: those stop the machine wherever they arrive.
+ * kernel - unless the kernel instruction is one that is allowed to fault
+ * (extable.c).  An NMI or a machine check is the hardware's trouble, not
+ * the process's: those stop the machine wherever they arrive.
  */
 static void traps_exception(struct trapframe *tf)
 {
 	const char *name = traps_name(tf->trapno);
+	bool hardware = tf->trapno == T_NMI || tf->trapno == T_MC;
 
-	if (!trap_from_user(tf) || tf->trapno == T_NMI || tf->trapno == T_MC)
+	if (!trap_from_user(tf) && !hardware && extable_fixup(tf, 0))
+		return;
+	if (!trap_from_user(tf) || hardware)
 		panic("%s in kernel (vector %u, eip 0x%08x, error 0x%x, cr2 0x%08x)", name,
 		      tf->trapno, tf->eip, tf->err, rcr2());
 	if (traps_has_error_code(tf->trapno))

@@ -21,7 +21,11 @@
  *
  * The user half belongs to one process.  Its page tables and pages are
  * allocated one by one (palloc) and freed when the process exits or
- * execs, so page-table pages are recycled all the time.
+ * execs, so page-table pages are recycled all the time.  Two exceptions,
+ * made only by the bigpage self-test (ktest_mm.c): a user directory entry
+ * may be a 4 MiB page, and a user page may be memory the allocator does
+ * not own.  Neither is ever freed here, and a 4 MiB page is not walked,
+ * copied by fork, or mistaken for a page table.
  *
  * TLB rules we follow: a new mapping where nothing was mapped needs no
  * flush (the TLB never caches "not present"); removing or changing a
@@ -106,6 +110,8 @@ uint32_t *vm_walk(uint32_t *pgdir, uint32_t va, int create)
 
 	if (va >= KERNEL_BASE)
 		panic("vm_walk: 0x%08x is not a user address", va);
+	if (*pde & PTE_PS)
+		return 0;	/* a 4 MiB page: there is no page table entry */
 	if (!(*pde & PTE_P)) {
 		if (!create || !(pt = palloc_zalloc()))
 			return 0;
@@ -169,11 +175,11 @@ void vm_free(uint32_t *pgdir)
 	for (uint32_t i = 0; i < VM_USER_PDES; i++) {
 		uint32_t *pt;
 
-		if (!(pgdir[i] & PTE_P))
+		if (!(pgdir[i] & PTE_P) || (pgdir[i] & PTE_PS))
 			continue;
 		pt = P2V(pgdir[i] & PTE_FRAME);
 		for (uint32_t j = 0; j < PT_ENTRIES; j++)
-			if (pt[j] & PTE_P)
+			if ((pt[j] & PTE_P) && palloc_owns(pt[j] & PTE_FRAME))
 				palloc_free(P2V(pt[j] & PTE_FRAME));
 		palloc_free(pt);
 	}
@@ -190,7 +196,7 @@ int vm_copy(uint32_t *dst, const uint32_t *src)
 	for (uint32_t i = 0; i < VM_USER_PDES; i++) {
 		const uint32_t *pt;
 
-		if (!(src[i] & PTE_P))
+		if (!(src[i] & PTE_P) || (src[i] & PTE_PS))
 			continue;
 		pt = P2V(src[i] & PTE_FRAME);
 		for (uint32_t j = 0; j < PT_ENTRIES; j++) {

@@ -18,7 +18,7 @@
  */
 #include "ulib.h"
 
-#define INIT_ALL	"hello,forkstress,memtest,faulter,sysinfo"
+#define INIT_ALL	"hello,forkstress,memtest,faulter,sysinfo,privtest,inttest,wptest,bigpage,kspy"
 #define INIT_MAX_PROGRAMS 16
 #define INIT_NAME_MAX	32
 

@@ -72,3 +72,9 @@ int exec(const char *name, const char *arg)
 {
 	return syscall(SYS_exec, (uint32_t)name, (uint32_t)arg, 0);
 }
+
+/* The kernel's self-tests (guest/lib/ktest_abi.h). */
+int ktest(int test, uint32_t a, uint32_t b)
+{
+	return syscall(SYS_ktest, (uint32_t)test, a, b);
+}

@@ -2,8 +2,8 @@
  * ulib.h - the user library: what a guest user program can call.
  *
  * System-call wrappers (one int $0x80 each; numbers and error codes in
- * include/guest_abi.h), printf to the console, and the string functions
- * of guest/lib/str.h.  Calls return negative GUEST_E* numbers on error,
+ * include/guest_abi.h, and the test-only ktest in guest/lib/ktest_abi.h),
+ * printf to the console, and the string functions of guest/lib/str.h.  Calls return negative GUEST_E* numbers on error,
  * except sbrk, which returns (void *)-1.
  *
  * A program defines int main(const char *arg); its return value becomes
@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "guest_abi.h"
+#include "ktest_abi.h"
 #include "str.h"
 
 int main(const char *arg);
@@ -31,6 +32,7 @@ void *sbrk(int increment);
 unsigned ticks(void);
 int sleep(unsigned nticks);
 int exec(const char *name, const char *arg);
+int ktest(int test, uint32_t a, uint32_t b);
 
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
