@@ -111,33 +111,12 @@ static const struct faulter_case cases[] = {
 	{ "use the FPU", use_fpu },
 };
 
-static int run_case(const struct faulter_case *c)
-{
-	int status, pid = fork();
-
-	if (pid == 0) {
-		c->fn();
-		exit(0);	/* survived: wrong */
-	}
-	if (pid < 0 || wait(&status) != pid) {
-		printf("faulter: %s: fork or wait failed: FAIL\n", c->what);
-		return 1;
-	}
-	if (status != GUEST_EXIT_KILLED) {
-		printf("faulter: %s: exit status %d, expected %d: FAIL\n", c->what, status,
-		       GUEST_EXIT_KILLED);
-		return 1;
-	}
-	printf("faulter: %s: killed as expected\n", c->what);
-	return 0;
-}
-
 int main(const char *arg)
 {
 	int failed = 0;
 
 	(void)arg;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		failed += run_case(&cases[i]);
+		failed += expect_killed("faulter", cases[i].what, cases[i].fn);
 	return failed ? 1 : 0;
 }

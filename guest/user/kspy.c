@@ -93,27 +93,6 @@ static const struct kspy_case cases[] = {
 	{ "jump into the VMM's area", jump_vmm_area },
 };
 
-static int run_case(const struct kspy_case *c)
-{
-	int status, pid = fork();
-
-	if (pid == 0) {
-		c->fn();
-		exit(0);	/* survived: wrong */
-	}
-	if (pid < 0 || wait(&status) != pid) {
-		printf("kspy: %s: fork or wait failed: FAIL\n", c->what);
-		return 1;
-	}
-	if (status != GUEST_EXIT_KILLED) {
-		printf("kspy: %s: exit status %d, expected %d: FAIL\n", c->what, status,
-		       GUEST_EXIT_KILLED);
-		return 1;
-	}
-	printf("kspy: %s: killed as expected\n", c->what);
-	return 0;
-}
-
 /* Kernel-mode loads: its own code yes; the VMM's area, first and last word, no. */
 static int kernel_finds_nothing(void)
 {
@@ -132,7 +111,7 @@ int main(const char *arg)
 	(void)arg;
 	kernel_pgdir = (uint32_t)ktest(KTEST_KERNEL_PGDIR, 0, 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		failed += run_case(&cases[i]);
+		failed += expect_killed("kspy", cases[i].what, cases[i].fn);
 	ok = kernel_finds_nothing();
 	printf("kspy: the kernel reads its own memory but finds nothing in the VMM's area: %s\n",
 	       ok ? "PASS" : "FAIL");

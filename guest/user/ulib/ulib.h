@@ -36,4 +36,8 @@ int ktest(int test, uint32_t a, uint32_t b);
 
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Run attempt() in a child that must be killed; print the verdict as
+ * "PROG: WHAT: killed as expected" or a FAIL line; returns 1 on failure. */
+int expect_killed(const char *prog, const char *what, void (*attempt)(void));
+
 #endif
