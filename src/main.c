@@ -15,6 +15,7 @@
 #include "loader.h"
 #include "options.h"
 #include "stats.h"
+#include "trace.h"
 #include "vcpu.h"
 #include "version.h"
 
@@ -82,6 +83,7 @@ static int main_boot(const struct options *opts)
 	struct loader_image img;
 	struct vcpu_stop stop;
 	struct stats st = {0};
+	struct trace trace;
 	struct guest g;
 	struct kvm kvm;
 	struct error err;
@@ -99,7 +101,8 @@ static int main_boot(const struct options *opts)
 		guest_free(&g);
 		return main_fail(EXIT_VMM_ERROR, &err);
 	}
-	vcpu_run(&kvm, &g, opts->timeout_sec, &st, &stop);
+	trace = (struct trace){.mask = opts->trace, .out = stderr, .name = g.name};
+	vcpu_run(&kvm, &g, opts->timeout_sec, &trace, &st, &stop);
 	serial_flush(&g.com1);
 	status = main_status(&g, &stop);
 	main_report(&g, &stop, opts->stats);

@@ -16,14 +16,23 @@
 #include <string.h>
 
 #include "options.h"
+#include "trace.h"
 #include "version.h"
 
+/* One option a line; clang-format would pack them, so it is told not to. */
+// clang-format off
 static const struct option options_long[] = {
-    {"mem", required_argument, NULL, 'm'},     {"mode", required_argument, NULL, 'M'},
-    {"cmdline", required_argument, NULL, 'c'}, {"stats", no_argument, NULL, 's'},
-    {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
+	{ "mem", required_argument, NULL, 'm' },
+	{ "mode", required_argument, NULL, 'M' },
+	{ "cmdline", required_argument, NULL, 'c' },
+	{ "stats", no_argument, NULL, 's' },
+	{ "trace", required_argument, NULL, 'T' },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
 };
+// clang-format on
 
 void options_print_help(void)
 {
@@ -42,6 +51,8 @@ void options_print_help(void)
 	       "      --cmdline TEXT  append TEXT to the Multiboot command line\n"
 	       "                      (our guest kernel reads run=PROG,PROG...)\n"
 	       "      --stats         print VM exit counts by reason at the end\n"
+	       "      --trace LIST    print a line on stderr for each VMM intervention\n"
+	       "                      of these kinds: io, irq, hlt, exit, or all\n"
 	       "      --timeout SECS  stop the guest after SECS seconds (status 73)\n"
 	       "  -h, --help          show this help\n"
 	       "  -V, --version       show the version\n"
@@ -157,6 +168,8 @@ static int options_parse_one(int c, const char *arg, const char *word, struct op
 		return 0;
 	case 't':
 		return options_parse_timeout(arg, opts, err);
+	case 'T':
+		return trace_parse(arg, &opts->trace, err);
 	case 'h':
 		opts->action = ACTION_HELP;
 		return 0;

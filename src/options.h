@@ -25,6 +25,7 @@ struct options {
 	uint64_t mem_bytes; /* guest-physical memory */
 	double timeout_sec; /* 0: none */
 	bool stats;
+	unsigned trace;	     /* trace_category bits from --trace */
 	const char *cmdline; /* extra Multiboot command line, or NULL */
 	const char *image;   /* path of the guest image */
 };

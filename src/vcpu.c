@@ -22,6 +22,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 
+#include "trace.h"
 #include "vcpu.h"
 
 #define NSEC_PER_SEC 1000000000ull
@@ -31,6 +32,7 @@ struct vcpu_loop {
 	struct guest *g;
 	struct stats *st;
 	struct vcpu_stop *stop;
+	const struct trace *trace;
 	int stopped;
 	uint64_t timeout_at; /* ns; 0 for none */
 	timer_t timer;
@@ -137,6 +139,9 @@ static void vcpu_tick(struct vcpu_loop *l, uint64_t now)
 		return;
 	l->st->timer_edges += edges;
 	pic_raise_irq(&l->g->pic, 0);
+	if (trace_on(l->trace, TRACE_IRQ))
+		trace_line(l->trace, "IRQ 0 raised on the PIC: %llu PIT period%s passed",
+			   (unsigned long long)edges, edges == 1 ? " has" : "s have");
 }
 
 static void vcpu_inject(struct vcpu_loop *l)
@@ -149,6 +154,10 @@ static void vcpu_inject(struct vcpu_loop *l)
 		return;
 	}
 	if (!run->ready_for_interrupt_injection || !run->if_flag) {
+		if (!run->request_interrupt_window && trace_on(l->trace, TRACE_IRQ))
+			trace_line(l->trace,
+				   "interrupt pending but the guest cannot take it "
+				   "(IF=0 or after sti/mov ss): request an interrupt window");
 		run->request_interrupt_window = 1;
 		return;
 	}
@@ -158,6 +167,8 @@ static void vcpu_inject(struct vcpu_loop *l)
 		return;
 	}
 	l->st->irqs_injected++;
+	if (trace_on(l->trace, TRACE_IRQ))
+		trace_line(l->trace, "inject vector 0x%02x with KVM_INTERRUPT", irq.irq);
 	/* Another one waiting?  Have KVM tell us when the guest can take it. */
 	run->request_interrupt_window = pic_has_interrupt(&l->g->pic);
 }
@@ -168,6 +179,16 @@ static uint32_t vcpu_io_get(const uint8_t *p, int size)
 
 	memcpy(&value, p, (size_t)size);
 	return value;
+}
+
+static void vcpu_trace_io(struct vcpu_loop *l, uint32_t value)
+{
+	struct kvm_run *run = l->kvm->run;
+	int out = run->io.direction == KVM_EXIT_IO_OUT;
+
+	trace_line(l->trace, "%s port 0x%03x %s 0x%0*x: %s", out ? "out" : "in", run->io.port,
+		   out ? "<-" : "->", 2 * run->io.size, value,
+		   portio_name(&l->g->bus, run->io.port));
 }
 
 static void vcpu_handle_io(struct vcpu_loop *l)
@@ -181,13 +202,17 @@ static void vcpu_handle_io(struct vcpu_loop *l)
 		return;
 	}
 	for (uint32_t i = 0; i < run->io.count; i++, p += size) {
-		if (run->io.direction == KVM_EXIT_IO_OUT) {
-			portio_write(&l->g->bus, run->io.port, size, vcpu_io_get(p, size));
-		} else {
-			uint32_t value = portio_read(&l->g->bus, run->io.port, size);
+		uint32_t value;
 
+		if (run->io.direction == KVM_EXIT_IO_OUT) {
+			value = vcpu_io_get(p, size);
+			portio_write(&l->g->bus, run->io.port, size, value);
+		} else {
+			value = portio_read(&l->g->bus, run->io.port, size);
 			memcpy(p, &value, (size_t)size);
 		}
+		if (trace_on(l->trace, TRACE_IO))
+			vcpu_trace_io(l, value);
 	}
 }
 
@@ -244,6 +269,11 @@ static void vcpu_handle_hlt(struct vcpu_loop *l)
 			return;
 		}
 		deadline = vcpu_next_deadline(l);
+		if (trace_on(l->trace, TRACE_HLT))
+			trace_line(l->trace,
+				   "hlt: the guest is idle; sleep %.3f ms until the PIT's "
+				   "next period",
+				   (double)(deadline - now) / 1e6);
 		ts.tv_sec = (time_t)(deadline / NSEC_PER_SEC);
 		ts.tv_nsec = (long)(deadline % NSEC_PER_SEC);
 		l->st->halt_sleeps++;
@@ -270,6 +300,9 @@ static void vcpu_handle_exit(struct vcpu_loop *l)
 		break;
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 		l->st->exits[STATS_EXIT_IRQ_WINDOW]++;
+		if (trace_on(l->trace, TRACE_EXIT))
+			trace_line(l->trace, "interrupt window open: the guest can take an "
+					     "interrupt now");
 		break;
 	case KVM_EXIT_SHUTDOWN:
 		/* On x86 this is a triple fault: an exception while
@@ -313,15 +346,18 @@ static void vcpu_enter(struct vcpu_loop *l)
 	if (errno == EINTR || errno == EAGAIN) {
 		run->immediate_exit = 0;
 		l->st->exits[STATS_EXIT_INTR]++;
+		if (trace_on(l->trace, TRACE_EXIT))
+			trace_line(l->trace, "host timer: KVM_RUN interrupted (a PIT period or "
+					     "the timeout is due)");
 		return;
 	}
 	vcpu_stop(l, VCPU_STOP_VMM_ERROR, "KVM_RUN failed: %s", strerror(errno));
 }
 
-void vcpu_run(struct kvm *kvm, struct guest *g, double timeout_sec, struct stats *st,
-	      struct vcpu_stop *stop)
+void vcpu_run(struct kvm *kvm, struct guest *g, double timeout_sec, const struct trace *trace,
+	      struct stats *st, struct vcpu_stop *stop)
 {
-	struct vcpu_loop l = {.kvm = kvm, .g = g, .st = st, .stop = stop};
+	struct vcpu_loop l = {.kvm = kvm, .g = g, .st = st, .stop = stop, .trace = trace};
 	uint64_t start = pit_host_clock();
 
 	memset(stop, 0, sizeof(*stop));

@@ -28,8 +28,11 @@ struct vcpu_stop {
 	char detail[256]; /* one line for the user */
 };
 
-/* Run until the guest stops; timeout_sec 0 means no limit. */
-void vcpu_run(struct kvm *kvm, struct guest *g, double timeout_sec, struct stats *st,
-	      struct vcpu_stop *stop);
+struct trace;
+
+/* Run until the guest stops; timeout_sec 0 means no limit; trace may be
+ * NULL. */
+void vcpu_run(struct kvm *kvm, struct guest *g, double timeout_sec, const struct trace *trace,
+	      struct stats *st, struct vcpu_stop *stop);
 
 #endif

@@ -46,6 +46,13 @@ static struct portio_range *portio_find(struct portio *bus, uint16_t port)
 	return NULL;
 }
 
+const char *portio_name(struct portio *bus, uint16_t port)
+{
+	struct portio_range *r = portio_find(bus, port);
+
+	return r ? r->name : "unknown";
+}
+
 static uint32_t portio_all_ones(int size)
 {
 	return size >= 4 ? 0xffffffffu : (1u << (8 * size)) - 1;

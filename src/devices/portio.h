@@ -43,6 +43,8 @@ void portio_init(struct portio *bus, FILE *log, const char *owner);
 int portio_register(struct portio *bus, uint16_t base, uint16_t len, const char *name, void *dev,
 		    portio_read_fn read, portio_write_fn write);
 uint32_t portio_read(struct portio *bus, uint16_t port, int size);
+/* The name of the device at 'port', or "unknown". */
+const char *portio_name(struct portio *bus, uint16_t port);
 void portio_write(struct portio *bus, uint16_t port, int size, uint32_t value);
 
 #endif

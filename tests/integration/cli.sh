@@ -35,6 +35,7 @@ refuse usage-noimage 64 "missing guest image" boot
 refuse usage-option 64 "unknown option '--fast'" boot --fast x.img
 refuse usage-mem 64 "--mem 'lots' is not a size" boot --mem lots x.img
 refuse usage-mode 64 "unknown --mode 'turbo'" boot --mode turbo x.img
+refuse usage-trace 64 "unknown --trace category 'syscal'" boot --trace io,syscal x.img
 refuse usage-timeout 64 "--timeout 'soon'" boot --timeout soon x.img
 refuse image-missing 65 "cannot open guest image '$OUT/none.img': No such file" boot "$OUT/none.img"
 refuse image-dir 65 "not a regular file" boot "$OUT"

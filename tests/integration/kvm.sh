@@ -122,4 +122,17 @@ expect_eq "probe: each oddity reported once" \
 kvmshadow: vm0: guest read unbacked physical address 0xe0000000 (4 bytes); reads as all ones (reported once)" \
 	"$(cat "$OUT/probe.err")"
 
+# --trace: one line per intervention, and nothing else changes.  The tiny
+# probe kernel has no timer, so its trace is exactly reproducible.
+boot probetrace --timeout 60 --trace=all "$TINY/tiny-probe.img"
+expect_eq "--trace: status unchanged" 5 "$(status_of probetrace)"
+expect_file_eq "--trace: console unchanged" "$OUT/probe.out" "$OUT/probetrace.out"
+expect_file_eq "--trace=all: every port access, in order, with the one-time reports" \
+	"$EXPECT/tiny-probe-trace.txt" "$OUT/probetrace.err"
+boot hellotrace --timeout 120 --trace=irq,hlt,exit --cmdline run=hello "$GUEST"
+expect_file_eq "--trace: guest console unchanged" "$EXPECT/guest-hello.txt" "$OUT/hellotrace.out"
+expect_grep "--trace=irq: timer interrupts injected" \
+	"^\[vm0\] inject vector 0x20 with KVM_INTERRUPT$" "$OUT/hellotrace.err"
+expect_eq "--trace=irq,hlt,exit: no port lines" 0 "$(grep -c ' port 0x' "$OUT/hellotrace.err")"
+
 test_summary

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "trace.h"
 
 static struct options opts;
 static struct error err;
@@ -128,6 +129,14 @@ Test(options, bad_mem)
 Test(options, bad_mode)
 {
 	expect_error(PARSE("boot", "--mode=turbo", "g.img"), "unknown --mode 'turbo'");
+}
+
+Test(options, trace)
+{
+	cr_assert_eq(PARSE("boot", "--trace=io,irq", "g.img"), 0, "%s", err.msg);
+	cr_assert_eq(opts.trace, TRACE_IO | TRACE_IRQ);
+	expect_error(PARSE("boot", "--trace", "bogus", "g.img"),
+		     "unknown --trace category 'bogus'");
 }
 
 Test(options, bad_timeout)
