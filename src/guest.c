@@ -43,7 +43,11 @@ int guest_init(struct guest *g, const char *name, uint64_t mem_bytes, FILE *cons
 	serial_init(&g->com1, console);
 	pic_init(&g->pic);
 	pit_init(&g->pit, pit_host_clock);
-	return guest_add_devices(g, err);
+	if (guest_add_devices(g, err)) {
+		guest_free(g);
+		return -1;
+	}
+	return 0;
 }
 
 void guest_free(struct guest *g)

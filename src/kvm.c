@@ -33,6 +33,11 @@ int kvm_open(struct kvm *kvm, struct error *err)
 	if (version != KVM_API_VERSION)
 		return error_set(err, "/dev/kvm speaks API version %d, kvmshadow needs %d", version,
 				 KVM_API_VERSION);
+	/* vcpu.c relies on kvm_run->immediate_exit so that no timer signal
+	 * is lost between our last check and KVM_RUN (Linux 4.11 and later). */
+	if (ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0)
+		return error_set(err, "this KVM lacks KVM_CAP_IMMEDIATE_EXIT (Linux 4.11 or later "
+				      "is needed)");
 	kvm->vm_fd = ioctl(kvm->sys_fd, KVM_CREATE_VM, 0);
 	if (kvm->vm_fd < 0)
 		return error_errno(err, "KVM_CREATE_VM failed");

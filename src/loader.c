@@ -39,7 +39,9 @@ int loader_read_file(const char *path, uint8_t **data, size_t *size, struct erro
 	size_t done = 0;
 	int fd;
 
-	fd = open(path, O_RDONLY);
+	/* O_NONBLOCK: a FIFO must not keep us waiting for a writer before
+	 * the regular-file check below refuses it. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return error_errno(err, "cannot open guest image '%s'", path);
 	if (fstat(fd, &st) < 0) {

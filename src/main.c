@@ -42,6 +42,8 @@ static int main_status(const struct guest *g, const struct vcpu_stop *stop)
 		return EXIT_SHUTDOWN;
 	case VCPU_STOP_TIMEOUT:
 		return EXIT_TIMEOUT;
+	case VCPU_STOP_GUEST_ERROR:
+		return EXIT_GUEST_ERROR;
 	case VCPU_STOP_VMM_ERROR:
 		break;
 	}
@@ -56,8 +58,8 @@ static void main_report(const struct guest *g, const struct vcpu_stop *stop, boo
 		fprintf(stderr, "kvmshadow: %s: %s at eip=0x%08x\n", g->name, stop->detail,
 			stop->eip);
 	else
-		fprintf(stderr, "kvmshadow: %s: %s (eip unknown: KVM reset the vCPU)\n", g->name,
-			stop->detail);
+		fprintf(stderr, "kvmshadow: %s: %s (eip unknown: %s)\n", g->name, stop->detail,
+			stop->regs_failed ? "KVM_GET_REGS failed" : "KVM reset the vCPU");
 }
 
 static int main_load(const struct options *opts, struct guest *g, struct loader_image *img,
@@ -75,7 +77,7 @@ static int main_load(const struct options *opts, struct guest *g, struct loader_
 	loader_copy(img, g->mem);
 	free(data);
 	img->data = NULL;
-	return boot_write_info(g->mem, g->mem_bytes, opts->image, opts->cmdline, err);
+	return 0;
 }
 
 static int main_boot(const struct options *opts)
@@ -94,6 +96,11 @@ static int main_boot(const struct options *opts)
 	if (main_load(opts, &g, &img, &err)) {
 		guest_free(&g);
 		return main_fail(EXIT_BAD_IMAGE, &err);
+	}
+	/* Only the command line can make this fail: a usage error. */
+	if (boot_write_info(g.mem, g.mem_bytes, opts->image, opts->cmdline, &err)) {
+		guest_free(&g);
+		return main_fail(EXIT_USAGE, &err);
 	}
 	if (kvm_open(&kvm, &err) || kvm_add_memory(&kvm, 0, 0, g.mem, g.mem_bytes, &err) ||
 	    kvm_create_vcpu(&kvm, &err) || boot_set_entry_state(&kvm, img.entry, &err)) {

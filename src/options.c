@@ -8,6 +8,7 @@
  * with EXIT_USAGE.  Parsing is kept apart from doing so that the unit tests
  * (tests/unit/test_options.c) can feed it any argv.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -62,7 +63,7 @@ void options_print_help(void)
 	       "  64    bad command line          65  guest image refused\n"
 	       "  70    KVM or host failure       71  guest triple fault\n"
 	       "  72    guest shut down / halted  73  timeout\n"
-	       "  74    debug-exit value > 63     75  guest did something refused\n"
+	       "  74    debug-exit value > 63     75  guest instruction refused\n"
 	       "See Documentation/exit-status.md.\n");
 }
 
@@ -80,8 +81,8 @@ int options_parse_size(const char *text, uint64_t *bytes)
 	unsigned long long value, shift = 0;
 	char *end;
 
-	if (!text[0] || text[0] == '-' || text[0] == '+')
-		return -1;
+	if (!isdigit((unsigned char)text[0]))
+		return -1; /* also refuses signs and spaces, which strtoull takes */
 	errno = 0;
 	value = strtoull(text, &end, 10);
 	if (errno || end == text)
@@ -148,6 +149,9 @@ static int options_parse_timeout(const char *text, struct options *opts, struct 
 	sec = strtod(text, &end);
 	if (errno || end == text || *end || !isfinite(sec) || sec <= 0)
 		return error_set(err, "--timeout '%s' is not a positive number of seconds", text);
+	if (sec > OPTIONS_MAX_TIMEOUT)
+		return error_set(err, "--timeout %s is too large (at most %g s)", text,
+				 OPTIONS_MAX_TIMEOUT);
 	opts->timeout_sec = sec;
 	return 0;
 }

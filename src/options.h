@@ -32,6 +32,7 @@ struct options {
 
 #define OPTIONS_DEFAULT_MEM (64ull << 20)
 #define OPTIONS_MIN_MEM	    (2ull << 20)
+#define OPTIONS_MAX_TIMEOUT 1e9 /* s: keeps the deadline in 64-bit ns */
 #define OPTIONS_MAX_MEM	    (3ull << 30)
 
 /* Parse argv into opts; on a bad command line fill err and return -1. */

@@ -4,9 +4,9 @@
  * A trace line says what the VMM just did and why, in the words of the
  * book chapter, e.g.
  *
- *	[vm0] out 0x3f8 <- 0x68 'h' (com1)
- *	[vm0] IRQ 0 raised: a PIT period has passed
- *	[vm0] inject vector 0x20 (IRQ 0) with KVM_INTERRUPT
+ *	[vm0] out port 0x3f8 <- 0x68: com1
+ *	[vm0] IRQ 0 raised on the PIC: 1 PIT period has passed
+ *	[vm0] inject vector 0x20 with KVM_INTERRUPT
  *
  * The lines go to stderr, the guest's console to stdout, so the two can be
  * read together or apart.  Documentation/architecture.md shows the flows

@@ -83,7 +83,10 @@ static void vcpu_stop(struct vcpu_loop *l, enum vcpu_stop_reason reason, const c
 		return;
 	l->stopped = 1;
 	l->stop->reason = reason;
-	if (ioctl(l->kvm->vcpu_fd, KVM_GET_REGS, &regs) == 0) {
+	l->stop->eip_known = false;
+	if (ioctl(l->kvm->vcpu_fd, KVM_GET_REGS, &regs) < 0) {
+		l->stop->regs_failed = true;
+	} else {
 		l->stop->eip = (uint32_t)regs.rip;
 		l->stop->eip_known = !vcpu_in_reset_state(l, &regs);
 	}
@@ -95,7 +98,10 @@ static void vcpu_stop(struct vcpu_loop *l, enum vcpu_stop_reason reason, const c
 static int vcpu_timer_setup(struct vcpu_loop *l)
 {
 	struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN};
-	struct sigaction sa = {.sa_handler = vcpu_on_timer};
+	/* SA_RESTART: the timer also fires while we write the console to a
+	 * slow pipe, and that write must not fail with EINTR.  KVM_RUN still
+	 * returns to us: KVM answers a signal with -EINTR, never a restart. */
+	struct sigaction sa = {.sa_handler = vcpu_on_timer, .sa_flags = SA_RESTART};
 
 	sigemptyset(&sa.sa_mask);
 	vcpu_signal_run = l->kvm->run;
@@ -236,9 +242,15 @@ static void vcpu_handle_mmio(struct vcpu_loop *l)
 		run->mmio.is_write ? "ignored" : "reads as all ones");
 }
 
+/* Can anything ever interrupt a halted guest?  Only the PIT is wired to
+ * an interrupt, so: is it running, is IRQ 0 unmasked, and has the last
+ * IRQ 0 been acknowledged (EOI), since with fixed priority an IRQ 0 still
+ * in service blocks the next? */
 static int vcpu_can_wake(const struct guest *g)
 {
-	return pit_next_deadline(&g->pit) && !(g->pic.chip[0].imr & 1);
+	const struct pic_chip *master = &g->pic.chip[0];
+
+	return pit_next_deadline(&g->pit) && !(master->imr & 1) && !(master->isr & 1);
 }
 
 /*
@@ -256,6 +268,9 @@ static void vcpu_handle_hlt(struct vcpu_loop *l)
 		vcpu_stop(l, VCPU_STOP_SHUTDOWN, "guest halted with interrupts disabled");
 		return;
 	}
+	/* We sleep to the deadline ourselves: a timer signal on top would
+	 * only make the next KVM_RUN return at once, for nothing. */
+	vcpu_timer_arm(l, 0);
 	for (;;) {
 		now = pit_host_clock();
 		vcpu_tick(l, now);
@@ -324,8 +339,13 @@ static void vcpu_handle_exit(struct vcpu_loop *l)
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
 		l->st->exits[STATS_EXIT_OTHER]++;
-		vcpu_stop(l, VCPU_STOP_VMM_ERROR, "KVM internal error (suberror %u)",
-			  run->internal.suberror);
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION)
+			vcpu_stop(l, VCPU_STOP_GUEST_ERROR,
+				  "KVM could not emulate a guest instruction (for example one "
+				  "fetched from unbacked memory)");
+		else
+			vcpu_stop(l, VCPU_STOP_VMM_ERROR, "KVM internal error (suberror %u)",
+				  run->internal.suberror);
 		break;
 	default:
 		l->st->exits[STATS_EXIT_OTHER]++;
@@ -361,7 +381,7 @@ void vcpu_run(struct kvm *kvm, struct guest *g, double timeout_sec, const struct
 	uint64_t start = pit_host_clock();
 
 	memset(stop, 0, sizeof(*stop));
-	if (timeout_sec > 0)
+	if (timeout_sec > 0) /* options.c caps it at OPTIONS_MAX_TIMEOUT */
 		l.timeout_at = start + (uint64_t)(timeout_sec * NSEC_PER_SEC);
 	if (vcpu_timer_setup(&l) == 0) {
 		while (!l.stopped) {

@@ -17,7 +17,8 @@ enum vcpu_stop_reason {
 	VCPU_STOP_TRIPLE_FAULT,
 	VCPU_STOP_SHUTDOWN, /* halted for good, or powered off */
 	VCPU_STOP_TIMEOUT,
-	VCPU_STOP_VMM_ERROR, /* KVM or the host failed */
+	VCPU_STOP_VMM_ERROR,   /* KVM or the host failed */
+	VCPU_STOP_GUEST_ERROR, /* the guest did something KVM cannot run */
 };
 
 struct vcpu_stop {
@@ -25,6 +26,7 @@ struct vcpu_stop {
 	uint32_t value;	  /* the debug-exit value */
 	uint32_t eip;	  /* where the guest was */
 	bool eip_known;	  /* false when KVM reset the vCPU first */
+	bool regs_failed; /* KVM_GET_REGS failed: eip unknown */
 	char detail[256]; /* one line for the user */
 };
 

@@ -54,6 +54,16 @@ expect_lines() {
 	expect_eq "$1" "$2" "$n"
 }
 
+# expect_cmp NAME A OP B: numeric test [ A -OP B ] (OP: eq ne lt le gt ge);
+# anything that is not a number (a missing counter) fails
+expect_cmp() {
+	if [[ $2 =~ ^[0-9]+$ && $4 =~ ^[0-9]+$ ]] && [ "$2" "-$3" "$4" ]; then
+		test_pass "$1"
+	else
+		test_fail "$1" "expected: $2 -$3 $4"
+	fi
+}
+
 test_summary() {
 	echo "$TESTS_PASSED passed, $TESTS_FAILED failed"
 	[ "$TESTS_FAILED" -eq 0 ]

@@ -9,7 +9,9 @@
  * (src/vcpu.c) makes sure we get control back in time while the guest runs.
  *
  * Counter 0 drives IRQ 0.  Modes 2 (rate generator) and 3 (square wave)
- * interrupt once per period; mode 0 (interrupt on terminal count) once.
+ * interrupt once per period; modes 0 (interrupt on terminal count) and 4
+ * (software strobe) once.  Modes 1 and 5 wait for a gate edge that never
+ * comes on a PC.
  * When the host falls behind, edges that were missed are merged into one,
  * as a real PIC merges edges that arrive while the line is still pending:
  * a guest must not count ticks to tell time, and ours does not.  Counters
@@ -89,7 +91,10 @@ static uint16_t pit_current_count(const struct pit *pit, const struct pit_counte
 	if (!c->armed)
 		return (uint16_t)(pit_periodic(c->mode) ? c->reload : 0);
 	now = pit->clock();
-	elapsed = now > c->start ? (now - c->start) * PIT_HZ / NSEC_PER_SEC : 0;
+	/* 128-bit product: ns * 1.19 MHz overflows 64 bits after 4.3 hours. */
+	elapsed = now > c->start
+		      ? (uint64_t)((unsigned __int128)(now - c->start) * PIT_HZ / NSEC_PER_SEC)
+		      : 0;
 	if (pit_periodic(c->mode))
 		return (uint16_t)(c->reload - elapsed % c->reload);
 	return elapsed >= c->reload ? 0 : (uint16_t)(c->reload - elapsed);
@@ -101,7 +106,9 @@ static void pit_load(struct pit *pit, int index, uint32_t count)
 
 	c->reload = count ? count : 65536;
 	c->start = pit->clock();
-	c->armed = true;
+	/* Modes 1 and 5 start counting on a rising edge of GATE, and on a PC
+	 * counter 0's gate is tied high: they never start. */
+	c->armed = c->mode != 1 && c->mode != 5;
 	if (index == 0)
 		pit_schedule(pit);
 }

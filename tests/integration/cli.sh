@@ -36,6 +36,10 @@ refuse usage-option 64 "unknown option '--fast'" boot --fast x.img
 refuse usage-mem 64 "--mem 'lots' is not a size" boot --mem lots x.img
 refuse usage-mode 64 "unknown --mode 'turbo'" boot --mode turbo x.img
 refuse usage-trace 64 "unknown --trace category 'syscal'" boot --trace io,syscal x.img
+refuse usage-timeout-big 64 "--timeout 2e10 is too large" boot --timeout 2e10 x.img
+refuse usage-mem-space 64 "is not a size" boot --mem " -18446744073642442752" x.img
+refuse usage-cmdline 64 "Multiboot command line is .* bytes; at most 3071 fit" \
+	boot --cmdline "$(printf 'a%.0s' $(seq 4000))" "$BUILD/tests/tiny-probe.img"
 refuse usage-timeout 64 "--timeout 'soon'" boot --timeout soon x.img
 refuse image-missing 65 "cannot open guest image '$OUT/none.img': No such file" boot "$OUT/none.img"
 refuse image-dir 65 "not a regular file" boot "$OUT"

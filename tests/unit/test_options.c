@@ -80,6 +80,8 @@ Test(options, sizes)
 	cr_assert_eq(options_parse_size("12Q", &b), -1);
 	cr_assert_eq(options_parse_size("99999999999999999999G", &b), -1);
 	cr_assert_eq(options_parse_size("17179869184G", &b), -1, "overflows 64 bits");
+	cr_assert_eq(options_parse_size(" 64M", &b), -1, "leading space");
+	cr_assert_eq(options_parse_size("+64M", &b), -1, "sign");
 }
 
 Test(options, no_command)
@@ -145,4 +147,6 @@ Test(options, bad_timeout)
 	expect_error(PARSE("boot", "--timeout=abc", "g.img"), "positive number");
 	expect_error(PARSE("boot", "--timeout=nan", "g.img"), "positive number");
 	expect_error(PARSE("boot", "--timeout=-3", "g.img"), "positive number");
+	expect_error(PARSE("boot", "--timeout=1e19", "g.img"), "too large");
+	cr_assert_eq(PARSE("boot", "--timeout=1e9", "g.img"), 0, "%s", err.msg);
 }
