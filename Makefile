@@ -16,8 +16,11 @@ HOST_LDLIBS := -lcapstone -lm
 
 # The VMM's modules; main.c alone is left out of the unit tests.
 VMM_SRCS := $(filter-out src/main.c,$(wildcard src/*.c src/devices/*.c))
-VMM_OBJS := $(VMM_SRCS:%.c=$(BUILD)/obj/%.o)
-VMM_ASAN_OBJS := $(VMM_SRCS:%.c=$(BUILD)/asan/%.o)
+# The monitor (src/monitor.S) runs inside the guest machine: 32-bit code,
+# linked at the top 4 MiB, carried in the binary by src/monitor_image.S.
+MONITOR_BIN := $(BUILD)/monitor/monitor.bin
+VMM_OBJS := $(VMM_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/src/monitor_image.o
+VMM_ASAN_OBJS := $(VMM_SRCS:%.c=$(BUILD)/asan/%.o) $(BUILD)/obj/src/monitor_image.o
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 KVMSHADOW := $(BUILD)/kvmshadow
@@ -37,6 +40,16 @@ deps:
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -O2 -c $< -o $@
+
+$(MONITOR_BIN): src/monitor.S include/monitor.h include/layout.h
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -Iinclude -c $< -o $(BUILD)/monitor/monitor.o
+	ld -m elf_i386 -e monitor_start -Ttext=0xffc00000 --oformat=binary \
+		$(BUILD)/monitor/monitor.o -o $@
+
+$(BUILD)/obj/src/monitor_image.o: src/monitor_image.S $(MONITOR_BIN)
+	@mkdir -p $(dir $@)
+	$(CC) -c -Wa,-I$(BUILD)/monitor $< -o $@
 
 $(BUILD)/asan/%.o: %.c
 	@mkdir -p $(dir $@)

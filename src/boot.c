@@ -23,8 +23,6 @@
 #include "multiboot.h"
 #include "x86.h"
 
-#define BOOT_CS SEL(1, 0)
-#define BOOT_DS SEL(2, 0)
 
 static void boot_put_mmap(uint8_t *mem, uint64_t mem_bytes, struct multiboot_info *info)
 {

@@ -10,6 +10,10 @@
 #include "kvm.h"
 
 #define BOOT_LOADER_NAME "kvmshadow"
+
+/* The flat code and data selectors of the boot GDT. */
+#define BOOT_CS 0x08
+#define BOOT_DS 0x10
 #define BOOT_CMDLINE_MAX (0xa000u - 0x9400u - 1)
 
 /*

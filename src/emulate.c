@@ -359,16 +359,14 @@ static enum emulate_status emulate_ea(struct emulate_ctx *c, const cs_x86_op *op
 	return EMULATE_DONE;
 }
 
-/* The 16-bit source of lldt, ltr, lmsw: a register or a word in memory. */
-static enum emulate_status emulate_src16(struct emulate_ctx *c, uint16_t *val)
+/* A 16-bit source operand: a register or a word in memory. */
+static enum emulate_status emulate_operand16(struct emulate_ctx *c, const cs_x86_op *op,
+					     uint16_t *val)
 {
-	const cs_x86_op *op = &c->x86->operands[0];
 	enum emulate_status st;
 	uint8_t b[2] = {0};
 	uint32_t v, va;
 
-	if (c->x86->op_count != 1)
-		return emulate_unsupported(c, "unexpected operands");
 	if (op->type == X86_OP_REG) {
 		if (!emulate_reg_get(c, op->reg, &v))
 			return emulate_unsupported(c, "unexpected register");
@@ -382,6 +380,14 @@ static enum emulate_status emulate_src16(struct emulate_ctx *c, uint16_t *val)
 		st = emulate_read(c, va, b, 2, T_GP);
 	*val = emulate_get16(b);
 	return st;
+}
+
+/* The 16-bit source of lldt, ltr, lmsw: their only operand. */
+static enum emulate_status emulate_src16(struct emulate_ctx *c, uint16_t *val)
+{
+	if (c->x86->op_count != 1)
+		return emulate_unsupported(c, "unexpected operands");
+	return emulate_operand16(c, &c->x86->operands[0], val);
 }
 
 /*
@@ -668,10 +674,40 @@ static bool emulate_reg_in(x86_reg reg, x86_reg first, x86_reg last)
 	return reg >= first && reg <= last;
 }
 
+/*
+ * mov to SS, DS or ES with a selector of RPL 0: at CPL 0 that is fine, in
+ * ring 1 the CPU refuses an SS whose RPL is not the CPL.  We hand the
+ * selector to the caller, which checks it against the real GDT and loads
+ * it with the RPL the ring needs.
+ */
+static enum emulate_status emulate_mov_sreg(struct emulate_ctx *c, x86_reg reg)
+{
+	uint16_t sel;
+	enum emulate_status st;
+
+	if (reg != X86_REG_SS && reg != X86_REG_DS && reg != X86_REG_ES)
+		return emulate_unsupported(c, "only ss, ds and es loads are emulated");
+	st = emulate_operand16(c, &c->x86->operands[1], &sel);
+	if (st != EMULATE_DONE)
+		return st;
+	c->res->sreg.reg = reg == X86_REG_SS ? EMULATE_SREG_SS
+			   : reg == X86_REG_DS ? EMULATE_SREG_DS
+					       : EMULATE_SREG_ES;
+	c->res->sreg.sel = sel;
+	c->res->effects |= EMULATE_EFFECT_SREG;
+	emulate_format(c->res->mnemonic, sizeof(c->res->mnemonic), "mov sreg");
+	return EMULATE_DONE;
+}
+
 /* capstone calls every mov X86_INS_MOV: keep the control and debug ones. */
 static enum emulate_status emulate_mov(struct emulate_ctx *c)
 {
 	const cs_x86_op *dst = &c->x86->operands[0], *src = &c->x86->operands[1];
+
+	if (c->x86->op_count == 2 && dst->type == X86_OP_REG &&
+	    (dst->reg == X86_REG_SS || dst->reg == X86_REG_DS || dst->reg == X86_REG_ES ||
+	     dst->reg == X86_REG_FS || dst->reg == X86_REG_GS))
+		return emulate_mov_sreg(c, dst->reg);
 
 	if (c->x86->op_count != 2 || dst->type != X86_OP_REG || src->type != X86_OP_REG)
 		return emulate_unsupported(c, "not a control or debug register move");

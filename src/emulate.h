@@ -93,6 +93,9 @@ enum emulate_status {
 #define EMULATE_EFFECT_HALT   0x040 /* hlt: wait for the next virtual interrupt */
 #define EMULATE_EFFECT_IRET   0x080 /* iret: perform the return described by 'iret' */
 #define EMULATE_EFFECT_MSR    0x100 /* wrmsr changed a virtual MSR (sysenter) */
+#define EMULATE_EFFECT_SREG   0x200 /* mov to ss/ds/es: load 'sreg' */
+
+enum emulate_sreg { EMULATE_SREG_SS, EMULATE_SREG_DS, EMULATE_SREG_ES };
 
 struct emulate_result {
 	enum emulate_status status;
@@ -108,6 +111,10 @@ struct emulate_result {
 		uint32_t eip, cs, eflags, esp, ss;
 		bool to_outer;
 	} iret;
+	struct {
+		enum emulate_sreg reg;
+		uint16_t sel; /* as the guest wrote it */
+	} sreg;
 	char mnemonic[16]; /* short, stable name for --stats: "mov cr3", "cli", ... */
 	char text[96]; /* the instruction as capstone prints it; if UNSUPPORTED, where and why */
 };

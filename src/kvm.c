@@ -62,6 +62,16 @@ int kvm_add_memory(struct kvm *kvm, uint32_t slot, uint64_t gpa, void *host, uin
 	return 0;
 }
 
+/* UMIP makes sgdt, sidt, sldt, smsw and str fault outside ring 0: shadow
+ * mode needs it to hide the monitor's tables from the guest kernel. */
+static bool kvm_has_umip(const struct kvm_cpuid2 *cpuid)
+{
+	for (uint32_t i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 7 && cpuid->entries[i].index == 0)
+			return cpuid->entries[i].ecx & (1u << 2);
+	return false;
+}
+
 /*
  * Without KVM_SET_CPUID2 the guest sees no CPU features at all, and KVM
  * then refuses CR4 bits such as PSE and PGE that the guest's page tables
@@ -85,8 +95,10 @@ static int kvm_set_cpuid(struct kvm *kvm, struct error *err)
 			nent *= 2;
 			continue;
 		}
-		if (ret == 0)
+		if (ret == 0) {
+			kvm->umip = kvm_has_umip(cpuid);
 			ret = ioctl(kvm->vcpu_fd, KVM_SET_CPUID2, cpuid);
+		}
 		free(cpuid);
 		if (ret < 0)
 			return error_errno(err, "setting the vCPU's CPUID failed");

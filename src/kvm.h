@@ -5,6 +5,7 @@
 #define KVMSHADOW_KVM_H
 
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,7 @@ struct kvm {
 	int vcpu_fd;	     /* its one virtual CPU */
 	struct kvm_run *run; /* shared with the kernel: why KVM_RUN returned */
 	size_t run_size;
+	bool umip; /* the vCPU has CR4.UMIP (CPUID 7.0:ECX bit 2) */
 };
 
 /* Open /dev/kvm, check the API and create an empty VM. */

@@ -223,6 +223,7 @@ static int loader_add_segment(const char *name, const Elf32_Phdr *ph, struct loa
 	    .offset = ph->p_offset,
 	    .filesz = ph->p_filesz,
 	    .memsz = ph->p_memsz,
+	    .flags = ph->p_flags,
 	};
 	return 0;
 }

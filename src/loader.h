@@ -12,12 +12,18 @@
 #define LOADER_MAX_SEGMENTS 16
 #define LOADER_MAX_FILE	    (1u << 30) /* refuse to read more than 1 GiB */
 
+/* p_flags bits (ELF's PF_X, PF_W, PF_R; x86.h's PF_W means something else). */
+#define LOADER_SEG_X 0x1
+#define LOADER_SEG_W 0x2
+#define LOADER_SEG_R 0x4
+
 struct loader_segment {
 	uint32_t paddr;	 /* guest-physical load address */
 	uint32_t vaddr;	 /* where the kernel will map it */
 	uint32_t offset; /* in the file */
 	uint32_t filesz; /* bytes copied from the file */
 	uint32_t memsz;	 /* filesz plus zero fill */
+	uint32_t flags;	 /* the program header's p_flags: LOADER_SEG_X ... */
 };
 
 struct loader_image {

@@ -13,11 +13,13 @@
 #include "guest.h"
 #include "kvm.h"
 #include "loader.h"
+#include "machine.h"
 #include "options.h"
 #include "stats.h"
 #include "trace.h"
 #include "vcpu.h"
 #include "version.h"
+#include "vm.h"
 
 static int main_fail(int status, const struct error *err)
 {
@@ -62,8 +64,8 @@ static void main_report(const struct guest *g, const struct vcpu_stop *stop, boo
 			stop->regs_failed ? "KVM_GET_REGS failed" : "KVM reset the vCPU");
 }
 
-static int main_load(const struct options *opts, struct guest *g, struct loader_image *img,
-		     struct error *err)
+/* Read and check the image; img->data stays allocated for the copy. */
+static int main_load(const struct options *opts, struct loader_image *img, struct error *err)
 {
 	uint8_t *data;
 	size_t size;
@@ -74,48 +76,109 @@ static int main_load(const struct options *opts, struct guest *g, struct loader_
 		free(data);
 		return -1;
 	}
-	loader_copy(img, g->mem);
-	free(data);
-	img->data = NULL;
 	return 0;
+}
+
+/* How the run ended, reported and turned into our exit status. */
+static int main_finish(const struct options *opts, struct guest *g, struct stats *st,
+		       const struct vcpu_stop *stop)
+{
+	int status;
+
+	serial_flush(&g->com1);
+	status = main_status(g, stop);
+	main_report(g, stop, opts->stats);
+	if (opts->stats)
+		stats_print(stderr, st, g, options_mode_name(opts->mode));
+	return status;
+}
+
+/* hw mode: the guest's memory is the KVM VM's memory, and its kernel runs
+ * in ring 0; KVM does the rest. */
+static int main_boot_hw(const struct options *opts, struct guest *g,
+			const struct loader_image *img, struct trace *trace)
+{
+	struct vcpu_stop stop = {0};
+	struct stats st = {0};
+	struct kvm kvm;
+	struct error err;
+	int status;
+
+	if (kvm_open(&kvm, &err) || kvm_add_memory(&kvm, 0, 0, g->mem, g->mem_bytes, &err) ||
+	    kvm_create_vcpu(&kvm, &err) || boot_set_entry_state(&kvm, img->entry, &err)) {
+		kvm_close(&kvm);
+		return main_fail(EXIT_VMM_ERROR, &err);
+	}
+	vcpu_run(&kvm, g, NULL, opts->timeout_sec, trace, &st, &stop);
+	status = main_finish(opts, g, &st, &stop);
+	kvm_close(&kvm);
+	return status;
+}
+
+/*
+ * Machine memory for one guest: its own frames, plus the monitor's pages
+ * and a shadow page directory with up to 1023 page tables.
+ */
+static uint32_t main_machine_frames(const struct options *opts)
+{
+	return (uint32_t)(opts->mem_bytes >> PAGE_SHIFT) + 2048;
+}
+
+/* shadow mode: kvmshadow owns the machine, and the guest is deprivileged. */
+static int main_boot_shadow(const struct options *opts, struct guest *g,
+			    const struct loader_image *img, struct trace *trace)
+{
+	struct vcpu_stop stop = {0};
+	struct stats st = {0};
+	struct machine m;
+	struct vm vm = {.st = &st, .trace = trace, .stop = &stop};
+	struct error err;
+	int status;
+
+	if (machine_init(&m, main_machine_frames(opts), &err))
+		return main_fail(EXIT_VMM_ERROR, &err);
+	if (vm_init(&vm, &m, g, img, &err) ||
+	    vm_enter(&vm, img->entry, &err)) {
+		vm_destroy(&vm);
+		machine_destroy(&m);
+		return main_fail(EXIT_VMM_ERROR, &err);
+	}
+	st.patch_sites = vm.patch.n;
+	vcpu_run(&m.kvm, g, &vm, opts->timeout_sec, trace, &st, &stop);
+	status = main_finish(opts, g, &st, &stop);
+	vm_destroy(&vm);
+	machine_destroy(&m);
+	return status;
 }
 
 static int main_boot(const struct options *opts)
 {
 	struct loader_image img;
-	struct vcpu_stop stop;
-	struct stats st = {0};
 	struct trace trace;
 	struct guest g;
-	struct kvm kvm;
 	struct error err;
 	int status;
 
 	if (guest_init(&g, "vm0", opts->mem_bytes, stdout, stderr, &err))
 		return main_fail(EXIT_VMM_ERROR, &err);
-	if (main_load(opts, &g, &img, &err)) {
+	if (main_load(opts, &img, &err)) {
 		guest_free(&g);
 		return main_fail(EXIT_BAD_IMAGE, &err);
 	}
-	/* Only the command line can make this fail: a usage error. */
+	/* The guest's memory as a boot loader leaves it; shadow mode moves it
+	 * into machine frames.  Only the command line can make this fail. */
+	loader_copy(&img, g.mem);
 	if (boot_write_info(g.mem, g.mem_bytes, opts->image, opts->cmdline, &err)) {
+		free((void *)img.data);
 		guest_free(&g);
 		return main_fail(EXIT_USAGE, &err);
 	}
-	if (kvm_open(&kvm, &err) || kvm_add_memory(&kvm, 0, 0, g.mem, g.mem_bytes, &err) ||
-	    kvm_create_vcpu(&kvm, &err) || boot_set_entry_state(&kvm, img.entry, &err)) {
-		kvm_close(&kvm);
-		guest_free(&g);
-		return main_fail(EXIT_VMM_ERROR, &err);
-	}
 	trace = (struct trace){.mask = opts->trace, .out = stderr, .name = g.name};
-	vcpu_run(&kvm, &g, opts->timeout_sec, &trace, &st, &stop);
-	serial_flush(&g.com1);
-	status = main_status(&g, &stop);
-	main_report(&g, &stop, opts->stats);
-	if (opts->stats)
-		stats_print(stderr, &st, &g, options_mode_name(opts->mode));
-	kvm_close(&kvm);
+	if (opts->mode == MODE_HW)
+		status = main_boot_hw(opts, &g, &img, &trace);
+	else
+		status = main_boot_shadow(opts, &g, &img, &trace);
+	free((void *)img.data);
 	guest_free(&g);
 	return status;
 }

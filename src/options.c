@@ -46,14 +46,21 @@ void options_print_help(void)
 	       "Options:\n"
 	       "  -m, --mem SIZE      guest memory; suffix K, M or G (default 64M,\n"
 	       "                      from 2M to 3G)\n"
-	       "      --mode MODE     how to virtualize the guest (default hw):\n"
-	       "                        hw  guest kernel in ring 0 of the VM, paging by\n"
-	       "                            KVM (nested paging or KVM's shadow MMU)\n"
+	       "      --mode MODE     how to virtualize the guest (default shadow):\n"
+	       "                        shadow  guest kernel deprivileged to ring 1 under\n"
+	       "                                kvmshadow's monitor; kvmshadow emulates its\n"
+	       "                                privileged instructions, reflects its traps\n"
+	       "                                and keeps shadow page tables\n"
+	       "                        hw      guest kernel in ring 0 of the VM, paging by\n"
+	       "                                KVM (nested paging or KVM's shadow MMU)\n"
 	       "      --cmdline TEXT  append TEXT to the Multiboot command line\n"
 	       "                      (our guest kernel reads run=PROG,PROG...)\n"
-	       "      --stats         print VM exit counts by reason at the end\n"
+	       "      --stats         print the VMM's counters at the end (exits, and in\n"
+	       "                      shadow mode traps, reflections, emulated\n"
+	       "                      instructions, hidden page faults)\n"
 	       "      --trace LIST    print a line on stderr for each VMM intervention\n"
-	       "                      of these kinds: io, irq, hlt, exit, or all\n"
+	       "                      of these kinds: io, irq, hlt, exit, syscall, iret,\n"
+	       "                      cr3, pagefault, priv, exception, or all\n"
 	       "      --timeout SECS  stop the guest after SECS seconds (status 73)\n"
 	       "  -h, --help          show this help\n"
 	       "  -V, --version       show the version\n"
@@ -72,6 +79,8 @@ const char *options_mode_name(enum vmm_mode mode)
 	switch (mode) {
 	case MODE_HW:
 		return "hw";
+	case MODE_SHADOW:
+		return "shadow";
 	}
 	return "?";
 }
@@ -120,10 +129,11 @@ static int options_parse_mode(const char *text, struct options *opts, struct err
 		opts->mode = MODE_HW;
 		return 0;
 	}
-	if (!strcmp(text, "shadow"))
-		return error_set(
-		    err, "--mode=shadow is not available yet in this version; use --mode=hw");
-	return error_set(err, "unknown --mode '%s' (known: hw)", text);
+	if (!strcmp(text, "shadow")) {
+		opts->mode = MODE_SHADOW;
+		return 0;
+	}
+	return error_set(err, "unknown --mode '%s' (known: shadow, hw)", text);
 }
 
 static int options_parse_mem(const char *text, struct options *opts, struct error *err)
@@ -191,7 +201,7 @@ static void options_defaults(struct options *opts)
 {
 	memset(opts, 0, sizeof(*opts));
 	opts->action = ACTION_BOOT;
-	opts->mode = MODE_HW;
+	opts->mode = MODE_SHADOW;
 	opts->mem_bytes = OPTIONS_DEFAULT_MEM;
 }
 

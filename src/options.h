@@ -10,7 +10,8 @@
 #include "error.h"
 
 enum vmm_mode {
-	MODE_HW, /* guest kernel in ring 0, KVM's own paging */
+	MODE_SHADOW, /* guest kernel in ring 1 under our monitor, our shadow paging */
+	MODE_HW,     /* guest kernel in ring 0, KVM's own paging */
 };
 
 enum options_action {

@@ -22,15 +22,40 @@ enum stats_exit {
 	STATS_EXIT_COUNT
 };
 
+#define STATS_MAX_EMULATED 48
+
 struct stats {
 	uint64_t exits[STATS_EXIT_COUNT];
 	uint64_t irqs_injected; /* KVM_INTERRUPT calls */
 	uint64_t timer_edges;	/* IRQ 0 edges raised by the PIT model */
 	uint64_t halt_sleeps;	/* times the host slept for a halted guest */
 	double seconds;		/* wall-clock time the guest ran */
+
+	/* Shadow mode: every trap into the VMM, by what it was for. */
+	uint64_t traps;		 /* monitor exits */
+	uint64_t syscalls;	 /* int 0x80 reflected to the guest kernel */
+	uint64_t soft_ints;	 /* other int n reflected */
+	uint64_t exceptions;	 /* exceptions reflected (true page faults counted apart) */
+	uint64_t irqs_delivered; /* virtual interrupts delivered through the guest's IDT */
+	uint64_t iret_user;	 /* guest kernel iret -> real return to user */
+	uint64_t iret_kernel;	 /* guest kernel iret back into the kernel */
+	uint64_t hidden_faults;	 /* shadow fills the guest never sees */
+	uint64_t true_faults;	 /* page faults reflected to the guest */
+	uint64_t shadow_flushes; /* the whole shadow dropped */
+	uint64_t invlpgs;	 /* single-page shadow flushes */
+	uint64_t patch_sites;	 /* pushf/popf/iret patched in the guest kernel */
+	uint64_t emulated_total;
+	struct {
+		char name[16];
+		uint64_t count;
+	} emulated[STATS_MAX_EMULATED]; /* by mnemonic, in order of first use */
+	unsigned nemulated;
 };
 
 struct guest;
+
+/* Count one emulated instruction under its mnemonic. */
+void stats_count_emulated(struct stats *st, const char *mnemonic);
 
 uint64_t stats_total_exits(const struct stats *st);
 /* Print "name value" lines, one counter each, stable for scripts. */

@@ -22,7 +22,9 @@ static const struct {
 	unsigned mask;
 } trace_names[] = {
     {"io", TRACE_IO},	  {"irq", TRACE_IRQ}, {"hlt", TRACE_HLT},
-    {"exit", TRACE_EXIT}, {"all", TRACE_ALL},
+    {"exit", TRACE_EXIT}, {"syscall", TRACE_SYSCALL}, {"iret", TRACE_IRET},
+    {"cr3", TRACE_CR3},	  {"pagefault", TRACE_PAGEFAULT}, {"priv", TRACE_PRIV},
+    {"exception", TRACE_EXCEPTION}, {"all", TRACE_ALL},
 };
 
 static int trace_parse_word(const char *word, size_t len, unsigned *mask, struct error *err)
@@ -34,7 +36,7 @@ static int trace_parse_word(const char *word, size_t len, unsigned *mask, struct
 			return 0;
 		}
 	}
-	return error_set(err, "unknown --trace category '%.*s' (known: io, irq, hlt, exit, all)",
+	return error_set(err, "unknown --trace category '%.*s' (known: io, irq, hlt, exit, syscall, iret, cr3, pagefault, priv, exception, all)",
 			 (int)len, word);
 }
 

@@ -15,7 +15,14 @@ enum trace_category {
 	TRACE_IRQ = 1u << 1,  /* interrupts raised, held and injected */
 	TRACE_HLT = 1u << 2,  /* the guest halted; the host slept */
 	TRACE_EXIT = 1u << 3, /* every other return from KVM_RUN */
-	TRACE_ALL = (1u << 4) - 1,
+	/* shadow mode */
+	TRACE_SYSCALL = 1u << 4,   /* int 0x80 (and other int n) reflected */
+	TRACE_IRET = 1u << 5,	   /* the guest kernel's iret, performed by the VMM */
+	TRACE_CR3 = 1u << 6,	   /* address-space switches and shadow flushes */
+	TRACE_PAGEFAULT = 1u << 7, /* hidden and true page faults */
+	TRACE_PRIV = 1u << 8,	   /* other privileged instructions emulated */
+	TRACE_EXCEPTION = 1u << 9, /* exceptions reflected to the guest */
+	TRACE_ALL = (1u << 10) - 1,
 };
 
 struct trace {

@@ -23,7 +23,9 @@
 #include <time.h>
 
 #include "trace.h"
+#include "trap.h"
 #include "vcpu.h"
+#include "vm.h"
 
 #define NSEC_PER_SEC 1000000000ull
 
@@ -33,6 +35,7 @@ struct vcpu_loop {
 	struct stats *st;
 	struct vcpu_stop *stop;
 	const struct trace *trace;
+	struct vm *vm; /* shadow mode; NULL in hw mode */
 	int stopped;
 	uint64_t timeout_at; /* ns; 0 for none */
 	timer_t timer;
@@ -89,6 +92,8 @@ static void vcpu_stop(struct vcpu_loop *l, enum vcpu_stop_reason reason, const c
 	} else {
 		l->stop->eip = (uint32_t)regs.rip;
 		l->stop->eip_known = !vcpu_in_reset_state(l, &regs);
+		if (l->vm && l->stop->eip >= MONITOR_BASE) /* the guest's eip is in the frame */
+			l->stop->eip = machine_frame(l->vm->m)->eip;
 	}
 	va_start(ap, fmt);
 	vsnprintf(l->stop->detail, sizeof(l->stop->detail), fmt, ap);
@@ -150,10 +155,49 @@ static void vcpu_tick(struct vcpu_loop *l, uint64_t now)
 			   (unsigned long long)edges, edges == 1 ? " has" : "s have");
 }
 
+/*
+ * Shadow mode: the guest's interrupt flag is virtual, and its handlers are
+ * reached through its own IDT, which only the VMM reads.  So we never
+ * inject the guest's vector.  When an interrupt is due and the guest's
+ * virtual IF allows it, we inject the monitor's vector: that brings the
+ * guest into the monitor and us a frame, and trap.c delivers the real
+ * vector the way the guest's IDT says.  With the virtual IF clear there is
+ * nothing to do: the guest's sti, popf or iret will trap, and trap.c
+ * delivers then.
+ */
+static void vcpu_inject_shadow(struct vcpu_loop *l)
+{
+	struct kvm_run *run = l->kvm->run;
+	struct kvm_interrupt irq = {.irq = MONITOR_IRQ_VECTOR};
+
+	if (!l->vm->vif || !pic_has_interrupt(&l->g->pic) || l->vm->irq_injected) {
+		run->request_interrupt_window = 0;
+		return;
+	}
+	if (!run->ready_for_interrupt_injection || !run->if_flag) {
+		run->request_interrupt_window = 1; /* we are in the monitor: wait */
+		return;
+	}
+	if (ioctl(l->kvm->vcpu_fd, KVM_INTERRUPT, &irq) < 0) {
+		vcpu_stop(l, VCPU_STOP_VMM_ERROR, "KVM_INTERRUPT failed: %s", strerror(errno));
+		return;
+	}
+	l->vm->irq_injected = true;
+	run->request_interrupt_window = 0;
+	l->st->irqs_injected++;
+	if (trace_on(l->trace, TRACE_IRQ))
+		trace_line(l->trace, "interrupt due and virtual IF is 1: inject the monitor's "
+				     "vector 0x%02x to get a frame",
+			   MONITOR_IRQ_VECTOR);
+}
+
 static void vcpu_inject(struct vcpu_loop *l)
 {
 	struct kvm_run *run = l->kvm->run;
 	struct kvm_interrupt irq;
+
+	if (l->vm)
+		return vcpu_inject_shadow(l);
 
 	if (!pic_has_interrupt(&l->g->pic)) {
 		run->request_interrupt_window = 0;
@@ -259,15 +303,11 @@ static int vcpu_can_wake(const struct guest *g)
  * a real PC would sit there forever, we stop and say so.  Otherwise we
  * sleep until its timer is next due, rather than spin.
  */
-static void vcpu_handle_hlt(struct vcpu_loop *l)
+static void vcpu_idle(struct vcpu_loop *l)
 {
 	struct timespec ts;
 	uint64_t now, deadline;
 
-	if (!l->kvm->run->if_flag) {
-		vcpu_stop(l, VCPU_STOP_SHUTDOWN, "guest halted with interrupts disabled");
-		return;
-	}
 	/* We sleep to the deadline ourselves: a timer signal on top would
 	 * only make the next KVM_RUN return at once, for nothing. */
 	vcpu_timer_arm(l, 0);
@@ -296,6 +336,49 @@ static void vcpu_handle_hlt(struct vcpu_loop *l)
 	}
 }
 
+static void vcpu_handle_hlt(struct vcpu_loop *l)
+{
+	if (l->vm) { /* the monitor never halts, and the guest's hlt traps */
+		vcpu_stop(l, VCPU_STOP_VMM_ERROR, "the machine halted in shadow mode");
+		return;
+	}
+	if (!l->kvm->run->if_flag) {
+		vcpu_stop(l, VCPU_STOP_SHUTDOWN, "guest halted with interrupts disabled");
+		return;
+	}
+	vcpu_idle(l);
+}
+
+/* Shadow mode: the guest's hlt trapped and was emulated. */
+static void vcpu_shadow_halt(struct vcpu_loop *l)
+{
+	if (!l->vm->vif) {
+		vm_stop(l->vm, VCPU_STOP_SHUTDOWN, "guest halted with interrupts disabled");
+		return;
+	}
+	vcpu_idle(l);
+	trap_deliver_irq(l->vm);
+}
+
+/*
+ * Shadow mode's one exit per trap: the monitor's `out`.  The guest's own
+ * in and out never get here (they trap in rings 1 and 3 and are emulated).
+ */
+static void vcpu_handle_trap(struct vcpu_loop *l)
+{
+	struct kvm_run *run = l->kvm->run;
+
+	if (run->io.port != MONITOR_PORT || run->io.direction != KVM_EXIT_IO_OUT) {
+		vcpu_stop(l, VCPU_STOP_VMM_ERROR, "unexpected port %s 0x%x in shadow mode",
+			  run->io.direction == KVM_EXIT_IO_OUT ? "write" : "read", run->io.port);
+		return;
+	}
+	if (trap_handle(l->vm) == TRAP_HALT)
+		vcpu_shadow_halt(l);
+	if (!l->vm->stopped)
+		trap_resume(l->vm);
+}
+
 static void vcpu_handle_exit(struct vcpu_loop *l)
 {
 	struct kvm_run *run = l->kvm->run;
@@ -303,7 +386,10 @@ static void vcpu_handle_exit(struct vcpu_loop *l)
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		l->st->exits[STATS_EXIT_IO]++;
-		vcpu_handle_io(l);
+		if (l->vm)
+			vcpu_handle_trap(l);
+		else
+			vcpu_handle_io(l);
 		break;
 	case KVM_EXIT_MMIO:
 		l->st->exits[STATS_EXIT_MMIO]++;
@@ -374,13 +460,12 @@ static void vcpu_enter(struct vcpu_loop *l)
 	vcpu_stop(l, VCPU_STOP_VMM_ERROR, "KVM_RUN failed: %s", strerror(errno));
 }
 
-void vcpu_run(struct kvm *kvm, struct guest *g, double timeout_sec, const struct trace *trace,
-	      struct stats *st, struct vcpu_stop *stop)
+void vcpu_run(struct kvm *kvm, struct guest *g, struct vm *vm, double timeout_sec,
+	      const struct trace *trace, struct stats *st, struct vcpu_stop *stop)
 {
-	struct vcpu_loop l = {.kvm = kvm, .g = g, .st = st, .stop = stop, .trace = trace};
+	struct vcpu_loop l = {.kvm = kvm, .g = g, .st = st, .stop = stop, .trace = trace, .vm = vm};
 	uint64_t start = pit_host_clock();
 
-	memset(stop, 0, sizeof(*stop));
 	if (timeout_sec > 0) /* options.c caps it at OPTIONS_MAX_TIMEOUT */
 		l.timeout_at = start + (uint64_t)(timeout_sec * NSEC_PER_SEC);
 	if (vcpu_timer_setup(&l) == 0) {
@@ -397,6 +482,8 @@ void vcpu_run(struct kvm *kvm, struct guest *g, double timeout_sec, const struct
 				break;
 			vcpu_timer_arm(&l, vcpu_next_deadline(&l));
 			vcpu_enter(&l);
+			if (vm && vm->stopped)
+				l.stopped = 1;
 			if (g->debugexit.fired) {
 				stop->value = g->debugexit.value;
 				vcpu_stop(&l, VCPU_STOP_DEBUG_EXIT,

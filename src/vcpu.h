@@ -31,10 +31,14 @@ struct vcpu_stop {
 };
 
 struct trace;
+struct vm;
 
-/* Run until the guest stops; timeout_sec 0 means no limit; trace may be
- * NULL. */
-void vcpu_run(struct kvm *kvm, struct guest *g, double timeout_sec, const struct trace *trace,
-	      struct stats *st, struct vcpu_stop *stop);
+/*
+ * Run until the guest stops; timeout_sec 0 means no limit; trace may be
+ * NULL.  vm is the guest's shadow-mode state, NULL in hw mode.  The
+ * caller zeroes *stop first (in shadow mode, vm_stop fills it).
+ */
+void vcpu_run(struct kvm *kvm, struct guest *g, struct vm *vm, double timeout_sec,
+	      const struct trace *trace, struct stats *st, struct vcpu_stop *stop);
 
 #endif

@@ -1,0 +1,561 @@
+/*
+ * trap.c - the VMM's side of every trap in shadow mode (see trap.h).
+ *
+ * The monitor left a struct monitor_frame on its stack and exited.  The
+ * frame's vector says what happened; the frame's CS says who was running
+ * (RPL 1: the guest kernel, RPL 3: one of its programs).  Between them
+ * they pick one of the chapter's mechanisms:
+ *
+ *	int 0x80, int3, into	reflect to the guest's handler (Table B.3)
+ *	#PF			a hidden fault (fill the shadow) or a true one
+ *	#GP from ring 1		a privileged instruction: emulate it
+ *	#GP from ring 3		reflect, as the hardware would
+ *	MONITOR_IRQ_VECTOR	we interrupted the guest to deliver an interrupt
+ *	anything else		an exception: reflect it
+ *
+ * Whatever we did, the frame now describes where the guest continues, and
+ * trap_resume makes it safe for the monitor to pop.
+ */
+#include <string.h>
+
+#include "reflect.h"
+#include "segments.h"
+#include "trap.h"
+#include "vm.h"
+
+/* --- Small helpers ---------------------------------------------------------- */
+
+static bool trap_from_user(const struct monitor_frame *f)
+{
+	return (f->cs & SEL_RPL_MASK) == 3;
+}
+
+static const char *trap_ring_name(const struct monitor_frame *f)
+{
+	return trap_from_user(f) ? "user" : "kernel";
+}
+
+/* Reflect an exception that emulation or a walk produced. */
+static void trap_reflect_fault(struct vm *vm, struct monitor_frame *f,
+			       const struct emulate_fault *fault)
+{
+	if (fault->vector == 0xff) {
+		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
+			"guest page tables for va 0x%08x lie outside its memory", fault->cr2);
+		return;
+	}
+	if (fault->vector == T_PF) {
+		vm->sys.cr2 = fault->cr2;
+		vm->st->true_faults++;
+	} else {
+		vm->st->exceptions++;
+	}
+	if (trace_on(vm->trace, TRACE_EXCEPTION))
+		trace_line(vm->trace, "reflect exception %u (error 0x%x) at eip=0x%08x to the guest",
+			   fault->vector, fault->error_code, f->eip);
+	reflect_trap(vm, f, fault->vector, fault->has_error, fault->error_code, REFLECT_FAULT);
+}
+
+static void trap_reflect_gp(struct vm *vm, struct monitor_frame *f, uint32_t error)
+{
+	struct emulate_fault gp = {.vector = T_GP, .has_error = true, .error_code = error};
+
+	trap_reflect_fault(vm, f, &gp);
+}
+
+/* --- System calls and other int n ------------------------------------------ */
+
+static void trap_soft_int(struct vm *vm, struct monitor_frame *f, unsigned vector)
+{
+	uint32_t from = f->eip;
+	bool user = trap_from_user(f);
+
+	if (vector == 0x80)
+		vm->st->syscalls++;
+	else
+		vm->st->soft_ints++;
+	if (reflect_trap(vm, f, vector, false, 0, REFLECT_SOFT))
+		return;
+	if (trace_on(vm->trace, TRACE_SYSCALL))
+		trace_line(vm->trace, "int 0x%02x from %s eip=0x%08x -> guest handler 0x%08x at ring 1",
+			   vector, user ? "user" : "kernel", from - (vector == 0x80 ? 2 : 1),
+			   f->eip);
+}
+
+/*
+ * int n through a gate of DPL 0 in the real IDT raises #GP(n * 8 + 2):
+ * the error code names the vector and the IDT.  Whether the guest's own
+ * gate would have allowed it is for reflect_trap to decide.
+ */
+static void trap_int_via_gp(struct vm *vm, struct monitor_frame *f)
+{
+	unsigned vector = (f->error >> 3) & 0xff;
+	uint8_t insn[2];
+	struct emulate_fault fault;
+	unsigned access = trap_from_user(f) ? PF_U : 0;
+
+	if (vm_read_virt(vm, f->eip, insn, 2, access, &fault) || insn[0] != 0xcd ||
+	    insn[1] != vector) {
+		vm_stop(vm, VCPU_STOP_VMM_ERROR,
+			"#GP for vector 0x%02x at eip=0x%08x, but no int 0x%02x there", vector,
+			f->eip, vector);
+		return;
+	}
+	f->eip += 2;
+	trap_soft_int(vm, f, vector);
+}
+
+/* --- Page faults -------------------------------------------------------------- */
+
+static void trap_page_fault(struct vm *vm, struct monitor_frame *f)
+{
+	struct shadow_fault res;
+	uint32_t va = f->cr2;
+
+	shadow_fault(vm, va, f->error, &res);
+	if (res.kind == SHADOW_HIDDEN) {
+		vm->st->hidden_faults++;
+		if (trace_on(vm->trace, TRACE_PAGEFAULT))
+			trace_line(vm->trace,
+				   "hidden page fault: %s %s va 0x%08x at eip=0x%08x; guest maps "
+				   "it to pa 0x%08x -> install shadow pte 0x%08x",
+				   trap_ring_name(f), f->error & PF_W ? "write" : "read", va, f->eip,
+				   res.gpa, res.spte);
+		return;
+	}
+	if (res.kind == SHADOW_TRUE) {
+		struct emulate_fault pf = {
+		    .vector = T_PF, .has_error = true, .error_code = res.error, .cr2 = va};
+
+		if (trace_on(vm->trace, TRACE_PAGEFAULT))
+			trace_line(vm->trace,
+				   "true page fault: %s %s va 0x%08x at eip=0x%08x (error 0x%x) -> "
+				   "reflect to the guest with cr2=0x%08x",
+				   trap_ring_name(f), f->error & PF_W ? "write" : "read", va, f->eip,
+				   res.error, va);
+		trap_reflect_fault(vm, f, &pf);
+	}
+}
+
+/* --- Emulating privileged instructions ------------------------------------------ */
+
+struct trap_mem {
+	struct vm *vm;
+	unsigned access; /* PF_U for an instruction from user mode */
+};
+
+static int trap_op_read(void *ctx, uint32_t va, void *buf, unsigned len, struct emulate_fault *fault)
+{
+	struct trap_mem *t = ctx;
+
+	return vm_read_virt(t->vm, va, buf, len, t->access, fault);
+}
+
+static int trap_op_write(void *ctx, uint32_t va, const void *buf, unsigned len,
+			 struct emulate_fault *fault)
+{
+	struct trap_mem *t = ctx;
+
+	return vm_write_virt(t->vm, va, buf, len, t->access, fault);
+}
+
+static uint32_t trap_op_in(void *ctx, uint16_t port, int size)
+{
+	struct trap_mem *t = ctx;
+	uint32_t value = portio_read(&t->vm->g->bus, port, size);
+
+	if (trace_on(t->vm->trace, TRACE_IO))
+		trace_line(t->vm->trace, "in port 0x%03x -> 0x%0*x: %s", port, 2 * size, value,
+			   portio_name(&t->vm->g->bus, port));
+	return value;
+}
+
+static void trap_op_out(void *ctx, uint16_t port, int size, uint32_t value)
+{
+	struct trap_mem *t = ctx;
+
+	portio_write(&t->vm->g->bus, port, size, value);
+	if (trace_on(t->vm->trace, TRACE_IO))
+		trace_line(t->vm->trace, "out port 0x%03x <- 0x%0*x: %s", port, 2 * size, value,
+			   portio_name(&t->vm->g->bus, port));
+}
+
+/* Fetch the instruction at eip: up to 15 bytes, fewer at a page that faults. */
+static int trap_fetch(struct vm *vm, uint32_t eip, unsigned access, uint8_t *bytes, size_t *len,
+		      struct emulate_fault *fetch_fault, bool *partial)
+{
+	unsigned first = PAGE_SIZE - (eip & ~PAGE_MASK);
+
+	if (first > EMULATE_MAX_INSN)
+		first = EMULATE_MAX_INSN;
+	*partial = false;
+	if (vm_read_virt(vm, eip, bytes, first, access, fetch_fault))
+		return -1;
+	*len = first;
+	if (first < EMULATE_MAX_INSN) {
+		if (vm_read_virt(vm, eip + first, bytes + first, EMULATE_MAX_INSN - first, access,
+				 fetch_fault))
+			*partial = true;
+		else
+			*len = EMULATE_MAX_INSN;
+	}
+	return 0;
+}
+
+/* Undo our patch in the fetched bytes, so the emulator sees the guest's own. */
+static void trap_unpatch(struct vm *vm, uint32_t eip, uint8_t *bytes, size_t len)
+{
+	struct ptwalk_result w;
+	const struct patch *p;
+
+	ptwalk(&vm->walk_mem, vm->sys.cr0, vm->sys.cr3, vm->sys.cr4, eip, 0, &w);
+	if (w.status != PTWALK_OK)
+		return;
+	p = patch_find(&vm->patch, w.gpa);
+	if (p && p->len <= len && bytes[p->len - 1] == PATCH_OPCODE)
+		bytes[p->len - 1] = p->orig;
+}
+
+/* Is this sgdt, sidt, sldt, str or smsw (0f 00 /0-1, 0f 01 /0-1 or /4)? */
+static bool trap_is_umip(const uint8_t *b, size_t len)
+{
+	size_t i = 0;
+	unsigned reg;
+
+	while (i < len && strchr("\x26\x2e\x36\x3e\x64\x65\x66\x67\xf2\xf3", b[i]) && b[i])
+		i++;
+	if (i + 2 >= len || b[i] != 0x0f || b[i + 1] > 1)
+		return false;
+	reg = (b[i + 2] >> 3) & 7;
+	return reg <= 1 || (b[i + 1] == 1 && reg == 4);
+}
+
+static void trap_load_sreg(struct vm *vm, struct monitor_frame *f, const struct emulate_result *res)
+{
+	uint16_t sel = segments_to_real(res->sreg.sel);
+
+	if (res->sreg.reg == EMULATE_SREG_SS) {
+		if ((sel & SEL_RPL_MASK) != 1 || !segments_stack_ok(vm, sel))
+			return trap_reflect_gp(vm, f, res->sreg.sel & ~SEL_RPL_MASK);
+		f->ss = sel;
+		return;
+	}
+	if ((sel & ~SEL_RPL_MASK) && segments_data_or_null(vm, sel) != sel)
+		return trap_reflect_gp(vm, f, res->sreg.sel & ~SEL_RPL_MASK);
+	if (res->sreg.reg == EMULATE_SREG_DS)
+		f->ds = sel;
+	else
+		f->es = sel;
+}
+
+/* The TSS the guest named with ltr: where its ss0:esp0 will be read. */
+static void trap_load_tss(struct vm *vm)
+{
+	struct emulate_fault fault;
+	uint64_t d;
+	uint8_t type;
+
+	if (!(vm->sys.tr & ~7))
+		return;
+	if ((vm->sys.tr & ~7u) + 7 > vm->sys.gdtr.limit ||
+	    vm_read_virt(vm, vm->sys.gdtr.base + (vm->sys.tr & ~7u), &d, 8, 0, &fault)) {
+		vm_stop(vm, VCPU_STOP_GUEST_ERROR, "guest ltr 0x%04x: no such GDT entry", vm->sys.tr);
+		return;
+	}
+	type = (uint8_t)(d >> 40);
+	if (!(type & DESC_P) || ((type & 0x1f) != DESC_TSS32 && (type & 0x1f) != DESC_TSS32_BUSY)) {
+		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
+			"guest ltr 0x%04x: the descriptor is not a 32-bit TSS", vm->sys.tr);
+		return;
+	}
+	vm->tss_base = (uint32_t)((d >> 16) & 0xffffff) | (uint32_t)(d >> 56) << 24;
+	vm->tss_loaded = true;
+}
+
+/* A new address space, or paging switched on: the guest's page directory
+ * must be in its memory, and must leave the monitor's 4 MiB alone. */
+static void trap_check_pd(struct vm *vm)
+{
+	const uint8_t *pd;
+	uint32_t pde;
+
+	if (!(vm->sys.cr0 & CR0_PG))
+		return;
+	pd = vm_phys(vm, vm->sys.cr3 & PAGE_MASK);
+	if (!pd) {
+		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
+			"guest loaded cr3=0x%08x, outside its %llu MiB of memory", vm->sys.cr3,
+			(unsigned long long)(vm->g->mem_bytes >> 20));
+		return;
+	}
+	memcpy(&pde, pd + 4 * (PT_ENTRIES - 1), 4);
+	if (pde & PTE_P)
+		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
+			"guest page directory at 0x%08x maps 0xffc00000-0xffffffff (pde 0x%08x), "
+			"which kvmshadow reserves for its monitor",
+			vm->sys.cr3 & PAGE_MASK, pde);
+}
+
+static void trap_effect_cr3(struct vm *vm, const struct monitor_frame *f,
+			    const struct emulate_result *res)
+{
+	trap_check_pd(vm);
+	shadow_flush(vm);
+	if (trace_on(vm->trace, TRACE_CR3))
+		trace_line(vm->trace,
+			   "%s at 0x%08x: guest cr3=0x%08x -> shadow 0x%08x, emptied (a TLB flush)",
+			   res->text, f->eip, vm->sys.cr3, shadow_cr3(&vm->shadow));
+}
+
+static void trap_effect_invlpg(struct vm *vm, const struct monitor_frame *f,
+			       const struct emulate_result *res)
+{
+	bool whole = shadow_invlpg(vm, res->invlpg_va);
+
+	vm->st->invlpgs++;
+	if (trace_on(vm->trace, TRACE_CR3))
+		trace_line(vm->trace, "%s at 0x%08x: drop the shadow entry for 0x%08x%s", res->text,
+			   f->eip, res->invlpg_va, whole ? " (a 4 MiB page: its whole table)" : "");
+}
+
+/* After EMULATE_DONE: do what the instruction's effects call for. */
+static void trap_effects(struct vm *vm, struct monitor_frame *f, const struct emulate_result *res)
+{
+	unsigned e = res->effects;
+
+	if (e & (EMULATE_EFFECT_CR3 | EMULATE_EFFECT_PAGING))
+		trap_effect_cr3(vm, f, res);
+	if (e & EMULATE_EFFECT_INVLPG)
+		trap_effect_invlpg(vm, f, res);
+	if (e & EMULATE_EFFECT_GDT) {
+		if (!segments_mirror(vm))
+			trap_load_tss(vm);
+	}
+	if (e & EMULATE_EFFECT_HALT)
+		vm->halted = true;
+}
+
+static void trap_commit(struct vm *vm, struct monitor_frame *f, const struct emulate_regs *r)
+{
+	f->eax = r->eax, f->ecx = r->ecx, f->edx = r->edx, f->ebx = r->ebx;
+	f->esp = r->esp, f->ebp = r->ebp, f->esi = r->esi, f->edi = r->edi;
+	f->eip = r->eip;
+	f->eflags = vm_set_eflags(vm, r->eflags);
+}
+
+static void trap_iret(struct vm *vm, struct monitor_frame *f, const struct emulate_result *res,
+		      const struct emulate_regs *r)
+{
+	uint32_t at = f->eip;
+	uint32_t gp = reflect_iret(vm, f, res, r->esp);
+
+	if (gp)
+		return trap_reflect_gp(vm, f, gp - 1);
+	if (trace_on(vm->trace, TRACE_IRET))
+		trace_line(vm->trace, "guest kernel iret at 0x%08x -> %s eip=0x%08x", at,
+			   trap_from_user(f) ? "real return to user" : "return within the kernel to",
+			   f->eip);
+}
+
+static void trap_trace_priv(struct vm *vm, const struct monitor_frame *f,
+			    const struct emulate_result *res, uint32_t eip, bool vif_before)
+{
+	if (res->effects & (EMULATE_EFFECT_CR3 | EMULATE_EFFECT_INVLPG | EMULATE_EFFECT_IRET))
+		return; /* traced under cr3 and iret */
+	if (vif_before != vm->vif)
+		trace_line(vm->trace, "%s at 0x%08x: virtual IF %d -> %d", res->text, eip,
+			   vif_before, vm->vif);
+	else
+		trace_line(vm->trace, "%s at 0x%08x: emulated%s", res->text, eip,
+			   f->eip == eip ? "" : ", next eip advanced");
+}
+
+static void trap_emulate(struct vm *vm, struct monitor_frame *f, unsigned access)
+{
+	struct trap_mem mem = {.vm = vm, .access = access};
+	struct emulate_ops ops = {.ctx = &mem,
+				  .read = trap_op_read,
+				  .write = trap_op_write,
+				  .in = trap_op_in,
+				  .out = trap_op_out};
+	struct emulate_regs r = {f->eax, f->ecx, f->edx, f->ebx, f->esp, f->ebp, f->esi, f->edi,
+				 f->eip, vm_guest_eflags(vm, f->eflags)};
+	uint8_t bytes[EMULATE_MAX_INSN];
+	struct emulate_fault fetch_fault;
+	struct emulate_result res;
+	bool partial, vif_before = vm->vif;
+	uint32_t eip = f->eip;
+	size_t len;
+
+	if (trap_fetch(vm, eip, access, bytes, &len, &fetch_fault, &partial))
+		return trap_reflect_fault(vm, f, &fetch_fault);
+	if (access & PF_U) {
+		/* User mode reaches here only for what UMIP made fault. */
+		if (!trap_is_umip(bytes, len) || (vm->sys.cr4 & CR4_UMIP))
+			return trap_reflect_gp(vm, f, f->error);
+	} else {
+		trap_unpatch(vm, eip, bytes, len);
+	}
+	emulate_insn(&vm->em, bytes, len, partial ? &fetch_fault : NULL, &r, &vm->sys, &ops, &res);
+	switch (res.status) {
+	case EMULATE_DONE:
+		stats_count_emulated(vm->st, res.mnemonic);
+		if (res.effects & EMULATE_EFFECT_IRET) {
+			trap_iret(vm, f, &res, &r);
+		} else {
+			trap_commit(vm, f, &r);
+			if (res.effects & EMULATE_EFFECT_SREG)
+				trap_load_sreg(vm, f, &res);
+		}
+		trap_effects(vm, f, &res);
+		if (trace_on(vm->trace, TRACE_PRIV))
+			trap_trace_priv(vm, f, &res, eip, vif_before);
+		break;
+	case EMULATE_FAULT:
+		trap_reflect_fault(vm, f, &res.fault);
+		break;
+	case EMULATE_UNSUPPORTED:
+		vm_stop(vm, VCPU_STOP_GUEST_ERROR, "guest %s executed %s, which kvmshadow does not emulate",
+			trap_ring_name(f), res.text);
+		break;
+	}
+}
+
+static void trap_gp(struct vm *vm, struct monitor_frame *f)
+{
+	if (f->error & 2) /* the IDT flag: an int n the real IDT refused */
+		return trap_int_via_gp(vm, f);
+	if (trap_from_user(f)) {
+		if (f->error == 0 && vm->m->kvm.umip)
+			return trap_emulate(vm, f, PF_U);
+		return trap_reflect_gp(vm, f, f->error);
+	}
+	trap_emulate(vm, f, 0);
+}
+
+/* --- Interrupts ----------------------------------------------------------------- */
+
+void trap_deliver_irq(struct vm *vm)
+{
+	struct monitor_frame *f = machine_frame(vm->m);
+	uint32_t from = f->eip;
+	bool user = trap_from_user(f);
+	int vector;
+
+	if (vm->stopped || !vm->vif || !pic_has_interrupt(&vm->g->pic))
+		return;
+	vector = pic_acknowledge(&vm->g->pic);
+	vm->st->irqs_delivered++;
+	if (reflect_trap(vm, f, (unsigned)vector, false, 0, REFLECT_IRQ))
+		return;
+	if (trace_on(vm->trace, TRACE_IRQ))
+		trace_line(vm->trace,
+			   "deliver vector 0x%02x (virtual IF is 1) at %s eip=0x%08x -> guest "
+			   "handler 0x%08x",
+			   vector, user ? "user" : "kernel", from, f->eip);
+}
+
+/* Would the next instruction trap anyway?  Our patch byte and hlt do. */
+static bool trap_next_traps(struct vm *vm, const struct monitor_frame *f)
+{
+	struct emulate_fault fault;
+	uint8_t b;
+
+	return !trap_from_user(f) && !vm_read_virt(vm, f->eip, &b, 1, 0, &fault) &&
+	       b == PATCH_OPCODE;
+}
+
+/* --- The entry point ------------------------------------------------------------- */
+
+/* The exceptions for which the CPU pushes an error code (as the stubs in
+ * monitor.S know too): 8, 10-14, 17, 21, 29, 30. */
+static bool trap_has_error(unsigned vector)
+{
+	return vector == T_DF || (vector >= T_TS && vector <= T_PF) || vector == T_AC ||
+	       vector == 21 || vector == 29 || vector == 30;
+}
+
+static void trap_dispatch(struct vm *vm, struct monitor_frame *f, unsigned vector)
+{
+	switch (vector) {
+	case MONITOR_IRQ_VECTOR:
+		vm->irq_injected = false; /* delivered below, if still due */
+		break;
+	case 0x80:
+	case T_BP:
+	case T_OF:
+		trap_soft_int(vm, f, vector);
+		break;
+	case T_PF:
+		trap_page_fault(vm, f);
+		break;
+	case T_GP:
+		trap_gp(vm, f);
+		break;
+	case T_DF:
+	case T_MC:
+		vm_stop(vm, VCPU_STOP_VMM_ERROR, "machine exception %u in the guest", vector);
+		break;
+	default:
+		if (vector >= 32) {
+			vm_stop(vm, VCPU_STOP_VMM_ERROR, "unexpected vector 0x%02x at the monitor",
+				vector);
+			break;
+		}
+		vm->st->exceptions++;
+		if (trace_on(vm->trace, TRACE_EXCEPTION))
+			trace_line(vm->trace, "exception %u from %s eip=0x%08x -> reflect to the guest",
+				   vector, trap_ring_name(f), f->eip);
+		reflect_trap(vm, f, vector, trap_has_error(vector), f->error, REFLECT_FAULT);
+		break;
+	}
+}
+
+enum trap_outcome trap_handle(struct vm *vm)
+{
+	struct monitor_frame *f = machine_frame(vm->m);
+	const struct monitor_ctl *ctl = machine_ctl(vm->m);
+	unsigned vector = f->vector & 0xff;
+	unsigned rpl = f->cs & SEL_RPL_MASK;
+
+	vm->st->traps++;
+	vm->halted = false;
+	if (ctl->frame != MONITOR_FRAME_VA || (rpl != 1 && rpl != 3)) {
+		vm_stop(vm, VCPU_STOP_VMM_ERROR,
+			"the monitor trapped in ring 0 (vector 0x%02x, frame at 0x%08x)", vector,
+			ctl->frame);
+		return TRAP_STOPPED;
+	}
+	trap_dispatch(vm, f, vector);
+	if (vm->stopped)
+		return TRAP_STOPPED;
+	if (vm->halted)
+		return TRAP_HALT;
+	/* An sti lets one more instruction run before interrupts: if that one
+	 * traps anyway (hlt, a patched popf), deliver there instead. */
+	if (!(vector == T_GP && trap_next_traps(vm, f)))
+		trap_deliver_irq(vm);
+	return vm->stopped ? TRAP_STOPPED : TRAP_RESUME;
+}
+
+void trap_resume(struct vm *vm)
+{
+	struct monitor_frame *f = machine_frame(vm->m);
+	struct monitor_ctl *ctl = machine_ctl(vm->m);
+	struct shadow *sh = &vm->shadow;
+
+	/* The control block is in a page the guest kernel can write: every
+	 * field the monitor reads is set here, every time. */
+	ctl->cr3 = sh->tlb_flush ? shadow_cr3(sh) : 0;
+	ctl->invlpg = sh->tlb_flush ? 0 : sh->tlb_invlpg;
+	sh->tlb_flush = false;
+	sh->tlb_invlpg = 0;
+	f->ds = segments_data_or_null(vm, f->ds & 0xffff);
+	f->es = segments_data_or_null(vm, f->es & 0xffff);
+	f->eflags = (f->eflags | FL_IF | FL_FIXED) & ~(FL_IOPL_MASK | FL_VM | FL_NT);
+	if (!segments_code_ok(vm, f->cs & 0xffff) || !segments_stack_ok(vm, f->ss & 0xffff))
+		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
+			"the guest's GDT no longer describes its running code (cs 0x%04x) or "
+			"stack (ss 0x%04x) segment",
+			segments_to_guest(f->cs & 0xffff), segments_to_guest(f->ss & 0xffff));
+}

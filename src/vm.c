@@ -1,0 +1,199 @@
+/*
+ * vm.c - one guest in shadow mode: building it, and reaching its memory
+ * (see vm.h).
+ */
+#include <stdarg.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "boot.h"
+#include "multiboot.h"
+#include "segments.h"
+#include "vm.h"
+
+void vm_stop(struct vm *vm, enum vcpu_stop_reason reason, const char *fmt, ...)
+{
+	struct monitor_frame *f = machine_frame(vm->m);
+	va_list ap;
+
+	if (vm->stopped)
+		return;
+	vm->stopped = true;
+	vm->stop->reason = reason;
+	vm->stop->eip = f->eip;
+	vm->stop->eip_known = true;
+	va_start(ap, fmt);
+	vsnprintf(vm->stop->detail, sizeof(vm->stop->detail), fmt, ap);
+	va_end(ap);
+}
+
+/* --- Guest-physical memory: the PFN-to-MFN map ----------------------------- */
+
+uint8_t *vm_phys(const struct vm *vm, uint32_t gpa)
+{
+	uint32_t mfn = p2m_lookup(&vm->p2m, gpa >> PAGE_SHIFT);
+
+	if (!mfn)
+		return NULL;
+	return machine_frame_mem(vm->m, mfn) + (gpa & ~PAGE_MASK);
+}
+
+/* The page walker's view: aligned words, each within one page. */
+static int vm_walk_read32(void *ctx, uint32_t gpa, uint32_t *value)
+{
+	uint8_t *p = (gpa & 3) ? NULL : vm_phys(ctx, gpa);
+
+	if (!p)
+		return -1;
+	memcpy(value, p, 4);
+	return 0;
+}
+
+static int vm_walk_write32(void *ctx, uint32_t gpa, uint32_t value)
+{
+	uint8_t *p = (gpa & 3) ? NULL : vm_phys(ctx, gpa);
+
+	if (!p)
+		return -1;
+	memcpy(p, &value, 4);
+	return 0;
+}
+
+/* --- Guest-virtual memory: the guest's page tables, then the map ---------- */
+
+/* Translate one page for 'access'; a host pointer, or NULL and *fault. */
+static uint8_t *vm_translate(struct vm *vm, uint32_t va, unsigned access,
+			     struct emulate_fault *fault)
+{
+	struct ptwalk_result w;
+	uint8_t *p;
+
+	ptwalk(&vm->walk_mem, vm->sys.cr0, vm->sys.cr3, vm->sys.cr4, va, access | PTWALK_SET_AD,
+	       &w);
+	if (w.status == PTWALK_FAULT) {
+		*fault = (struct emulate_fault){
+		    .vector = T_PF, .has_error = true, .error_code = w.error_code, .cr2 = va};
+		return NULL;
+	}
+	p = w.status == PTWALK_OK ? vm_phys(vm, w.gpa) : NULL;
+	if (!p)
+		*fault = (struct emulate_fault){.vector = 0xff, .cr2 = va};
+	return p;
+}
+
+/* Visit [va, va+len) page by page; with buf NULL, only check. */
+static int vm_copy_virt(struct vm *vm, uint32_t va, uint8_t *buf, const uint8_t *src,
+			unsigned len, unsigned access, struct emulate_fault *fault)
+{
+	while (len) {
+		unsigned chunk = PAGE_SIZE - (va & ~PAGE_MASK);
+		uint8_t *p = vm_translate(vm, va, access, fault);
+
+		if (!p)
+			return -1;
+		if (chunk > len)
+			chunk = len;
+		if (buf)
+			memcpy(buf, p, chunk), buf += chunk;
+		else if (src)
+			memcpy(p, src, chunk), src += chunk;
+		va += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+int vm_read_virt(struct vm *vm, uint32_t va, void *buf, unsigned len, unsigned access,
+		 struct emulate_fault *fault)
+{
+	return vm_copy_virt(vm, va, buf, NULL, len, access & ~PF_W, fault);
+}
+
+int vm_write_virt(struct vm *vm, uint32_t va, const void *buf, unsigned len, unsigned access,
+		  struct emulate_fault *fault)
+{
+	/* All or nothing: every page must be writable before one byte moves. */
+	if (vm_copy_virt(vm, va, NULL, NULL, len, access | PF_W, fault))
+		return -1;
+	return vm_copy_virt(vm, va, NULL, buf, len, access | PF_W, fault);
+}
+
+/* --- The virtual interrupt flag -------------------------------------------- */
+
+/*
+ * The real EFLAGS always has IF set (so the VMM can interrupt the guest)
+ * and IOPL 0 (so in, out, cli and sti trap).  The guest sees its own.
+ */
+uint32_t vm_guest_eflags(const struct vm *vm, uint32_t real)
+{
+	return (real & ~(FL_IF | FL_IOPL_MASK)) | (vm->vif ? FL_IF : 0) | vm->viopl;
+}
+
+uint32_t vm_set_eflags(struct vm *vm, uint32_t guest)
+{
+	vm->vif = guest & FL_IF;
+	vm->viopl = guest & FL_IOPL_MASK;
+	return (guest & ~(FL_IOPL_MASK | FL_VM | FL_NT)) | FL_IF | FL_FIXED;
+}
+
+/* --- Building the guest ----------------------------------------------------- */
+
+/* Move the image, built in flat memory, into the guest's machine frames. */
+static void vm_copy_in(struct vm *vm, const uint8_t *flat, uint64_t bytes)
+{
+	for (uint64_t gpa = 0; gpa < bytes; gpa += PAGE_SIZE)
+		memcpy(vm_phys(vm, (uint32_t)gpa), flat + gpa, PAGE_SIZE);
+}
+
+int vm_init(struct vm *vm, struct machine *m, struct guest *g, const struct loader_image *img,
+	    struct error *err)
+{
+	vm->name = g->name;
+	vm->g = g;
+	vm->m = m;
+	vm->walk_mem = (struct ptwalk_mem){
+	    .ctx = vm, .read32 = vm_walk_read32, .write32 = vm_walk_write32};
+	if (patch_scan(&vm->patch, g->mem, g->mem_bytes, img, err))
+		return -1;
+	if (p2m_init(&vm->p2m, &m->pool, g->mem_bytes, err) || p2m_populate(&vm->p2m, err))
+		return -1;
+	vm_copy_in(vm, g->mem, g->mem_bytes);
+	/* From here on the guest's memory lives only in machine frames. */
+	munmap(g->mem, g->mem_bytes);
+	g->mem = NULL;
+	if (emulate_init(&vm->em, err))
+		return -1;
+	/* Multiboot's promise: protected mode, paging off, the boot GDT. */
+	vm->sys.cr0 = CR0_PE | CR0_ET;
+	vm->sys.gdtr.base = BOOT_GDT_PA;
+	vm->sys.gdtr.limit = 3 * 8 - 1;
+	if (shadow_init(vm))
+		return error_set(err, "machine memory too small for the shadow page tables");
+	if (segments_mirror(vm))
+		return error_set(err, "%s", vm->stop->detail);
+	return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	emulate_fini(&vm->em);
+	shadow_destroy(vm);
+	p2m_destroy(&vm->p2m);
+	patch_free(&vm->patch);
+}
+
+int vm_enter(struct vm *vm, uint32_t entry, struct error *err)
+{
+	struct machine_entry e = {
+	    .cr3 = shadow_cr3(&vm->shadow),
+	    .eip = entry,
+	    .esp = BOOT_STACK_TOP,
+	    .eflags = vm_set_eflags(vm, FL_FIXED), /* the guest starts with IF clear */
+	    .eax = MULTIBOOT_BOOTLOADER_MAGIC,
+	    .ebx = BOOT_INFO_PA,
+	    .cs = segments_to_real(BOOT_CS),
+	    .ds = segments_to_real(BOOT_DS),
+	};
+
+	return machine_enter(vm->m, &e, err);
+}

@@ -1,0 +1,96 @@
+/*
+ * vm.h - one guest operating system in shadow mode: the virtual CPU it
+ * believes it has, and the VMM's private view of it.
+ *
+ * The guest's general registers live in the CPU (or, while the VMM
+ * handles a trap, in the monitor frame).  Everything privileged lives
+ * here, because the guest only believes it has it: its control
+ * registers, its descriptor-table registers, its interrupt flag.  Its
+ * memory is a PFN-to-MFN map over machine memory, and its address spaces
+ * reach the CPU only as shadow page tables.
+ */
+#ifndef KVMSHADOW_VM_H
+#define KVMSHADOW_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "emulate.h"
+#include "guest.h"
+#include "loader.h"
+#include "machine.h"
+#include "p2m.h"
+#include "patch.h"
+#include "ptwalk.h"
+#include "shadow.h"
+#include "stats.h"
+#include "trace.h"
+#include "vcpu.h"
+
+struct vm {
+	const char *name; /* "vm0" */
+	struct guest *g;  /* its devices */
+	struct machine *m;
+	struct p2m p2m;
+	struct ptwalk_mem walk_mem; /* guest-physical memory, through p2m */
+
+	/* The virtual CPU's privileged state. */
+	struct emulate_sys sys;
+	bool vif;	     /* the virtual interrupt flag */
+	uint32_t viopl;	     /* the virtual EFLAGS.IOPL bits */
+	uint32_t tss_base;   /* linear address of the TSS the guest loaded with ltr */
+	bool tss_loaded;
+
+	struct shadow shadow;
+	struct patch_set patch;
+	struct emulator em;
+
+	struct stats *st;
+	const struct trace *trace;
+	struct vcpu_stop *stop;
+	bool stopped;
+	bool halted;	   /* the guest executed hlt: wait for an interrupt */
+	bool irq_injected; /* MONITOR_IRQ_VECTOR queued with KVM_INTERRUPT, not yet taken */
+};
+
+/*
+ * Build the guest from g, whose flat memory holds the loaded image and
+ * the Multiboot information: patch its kernel code (img says where), move
+ * its memory into scattered machine frames (g->mem is unmapped), and
+ * prepare the shadow of its paging-off start.  vm->st, trace and stop
+ * must be set.
+ */
+int vm_init(struct vm *vm, struct machine *m, struct guest *g, const struct loader_image *img,
+	    struct error *err);
+void vm_destroy(struct vm *vm);
+
+/* The first entry into the guest, at the Multiboot entry point. */
+int vm_enter(struct vm *vm, uint32_t entry, struct error *err);
+
+/* Stop the guest with a one-line report; the first call wins. */
+void vm_stop(struct vm *vm, enum vcpu_stop_reason reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Guest-physical memory: a host pointer to gpa, valid to the end of its
+ * page, or NULL if the guest has no memory there. */
+uint8_t *vm_phys(const struct vm *vm, uint32_t gpa);
+
+/*
+ * Guest-virtual memory, through the guest's own page tables, as the guest
+ * would access it: 'access' is PF_W and/or PF_U.  Accessed and dirty bits
+ * are set as the CPU would.  A write is all or nothing.  Returns 0, or -1
+ * with *fault set to the page fault the guest would take (vector T_PF),
+ * or with fault->vector set to 0xff if a page table lies outside guest
+ * memory.
+ */
+int vm_read_virt(struct vm *vm, uint32_t va, void *buf, unsigned len, unsigned access,
+		 struct emulate_fault *fault);
+int vm_write_virt(struct vm *vm, uint32_t va, const void *buf, unsigned len, unsigned access,
+		  struct emulate_fault *fault);
+
+/* The guest's view of EFLAGS, from the real one. */
+uint32_t vm_guest_eflags(const struct vm *vm, uint32_t real);
+/* Take IF and IOPL from a guest EFLAGS value; return the real one. */
+uint32_t vm_set_eflags(struct vm *vm, uint32_t guest);
+
+#endif
