@@ -66,6 +66,7 @@
 #define CTL_CR3			0	/* nonzero: load this into CR3 (flushes the TLB) */
 #define CTL_INVLPG		4	/* nonzero: invlpg this address */
 #define CTL_FRAME		8	/* the monitor stores its frame pointer here */
+#define CTL_CR0			12	/* nonzero: load this into CR0 (the guest's TS, EM, MP) */
 
 /* struct monitor_frame, byte offsets, lowest address first. */
 #define FRAME_CR2		0
@@ -101,7 +102,11 @@ struct monitor_ctl {
 	uint32_t cr3;
 	uint32_t invlpg;
 	uint32_t frame;
+	uint32_t cr0;
 };
+
+/* The real CR0 in shadow mode, before the guest's TS, EM and MP. */
+#define MONITOR_CR0 0x80010031u /* PG | WP | NE | ET | PE */
 #endif
 
 #endif

@@ -15,6 +15,8 @@
 #include "machine.h"
 #include "x86.h"
 
+_Static_assert(MONITOR_CR0 == (CR0_PG | CR0_WP | CR0_NE | CR0_ET | CR0_PE), "MONITOR_CR0");
+
 extern const uint8_t monitor_image[], monitor_image_end[];
 
 uint8_t *machine_frame_mem(const struct machine *m, uint32_t mfn)
@@ -222,7 +224,7 @@ static void machine_set_sregs(const struct machine *m, const struct machine_entr
 				     .type = DESC_TSS32,
 				     .present = 1};
 	s->ldt = (struct kvm_segment){.unusable = 1};
-	s->cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+	s->cr0 = MONITOR_CR0;
 	s->cr3 = e->cr3;
 	s->cr4 = m->kvm.umip ? CR4_UMIP : 0;
 	s->efer = 0;

@@ -63,6 +63,12 @@ monitor_common:
 	 */
 	outb	%al, $MONITOR_PORT
 
+	/* The guest changed CR0.TS, EM or MP: the FPU must see it. */
+	movl	MONITOR_CTL_VA + CTL_CR0, %eax
+	testl	%eax, %eax
+	jz	0f
+	movl	%eax, %cr0
+0:
 	/* A new shadow page directory, or the same one to flush the TLB. */
 	movl	MONITOR_CTL_VA + CTL_CR3, %eax
 	testl	%eax, %eax

@@ -111,10 +111,13 @@ int reflect_trap(struct vm *vm, struct monitor_frame *f, unsigned vector, bool h
 
 	if (reflect_gate(vm, vector, &gate))
 		return -1;
-	/* int n from user mode needs a gate user mode may use. */
+	/* int n from user mode needs a gate user mode may use; if not, the
+	 * #GP points at the int (2 bytes, or 1 for int3 and into). */
 	if (kind == REFLECT_SOFT && (f->cs & SEL_RPL_MASK) == 3 &&
-	    ((gate.type_attr >> 5) & 3) < 3)
+	    ((gate.type_attr >> 5) & 3) < 3) {
+		f->eip -= (vector == T_BP || vector == T_OF) ? 1 : 2;
 		return reflect_trap(vm, f, T_GP, true, vector * 8 + 2, REFLECT_FAULT);
+	}
 	cs = segments_to_real(gate.selector);
 	if ((cs & SEL_RPL_MASK) != 1 || !segments_code_ok(vm, cs)) {
 		vm_stop(vm, VCPU_STOP_GUEST_ERROR,

@@ -248,28 +248,42 @@ static void trap_load_sreg(struct vm *vm, struct monitor_frame *f, const struct 
 		f->es = sel;
 }
 
-/* The TSS the guest named with ltr: where its ss0:esp0 will be read. */
-static void trap_load_tss(struct vm *vm)
+/*
+ * ltr and lldt check the descriptor they load, as the CPU does: a
+ * selector in the GDT, of the right system type (an available TSS for
+ * ltr, an LDT for lldt), present.  ltr then marks the guest's TSS
+ * descriptor busy - in the guest's own GDT, where the guest can see it.
+ * Returns 0, or fills *fault.
+ */
+static int trap_check_system_desc(struct vm *vm, uint16_t sel, bool ltr,
+				  struct emulate_fault *fault)
 {
-	struct emulate_fault fault;
+	uint32_t at = vm->sys.gdtr.base + (sel & ~7u);
+	uint8_t type, want = ltr ? DESC_TSS32 : 0x02;
 	uint64_t d;
-	uint8_t type;
 
-	if (!(vm->sys.tr & ~7))
-		return;
-	if ((vm->sys.tr & ~7u) + 7 > vm->sys.gdtr.limit ||
-	    vm_read_virt(vm, vm->sys.gdtr.base + (vm->sys.tr & ~7u), &d, 8, 0, &fault)) {
-		vm_stop(vm, VCPU_STOP_GUEST_ERROR, "guest ltr 0x%04x: no such GDT entry", vm->sys.tr);
-		return;
-	}
+	*fault = (struct emulate_fault){.vector = T_GP, .has_error = true, .error_code = sel & ~3u};
+	if (!(sel & ~3u))
+		return ltr ? (fault->error_code = 0, -1) : 0; /* lldt 0: no LDT */
+	if ((sel & SEL_TI) || (sel & ~7u) + 7 > vm->sys.gdtr.limit)
+		return -1;
+	if (vm_read_virt(vm, at, &d, 8, 0, fault))
+		return -1;
 	type = (uint8_t)(d >> 40);
-	if (!(type & DESC_P) || ((type & 0x1f) != DESC_TSS32 && (type & 0x1f) != DESC_TSS32_BUSY)) {
-		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
-			"guest ltr 0x%04x: the descriptor is not a 32-bit TSS", vm->sys.tr);
-		return;
+	if ((type & (DESC_S | 0x0f)) != want)
+		return -1;
+	if (!(type & DESC_P)) {
+		fault->vector = T_NP;
+		return -1;
 	}
+	if (!ltr)
+		return 0;
+	d |= (uint64_t)(DESC_TSS32_BUSY ^ DESC_TSS32) << 40;
+	if (vm_write_virt(vm, at, &d, 8, 0, fault))
+		return -1;
 	vm->tss_base = (uint32_t)((d >> 16) & 0xffffff) | (uint32_t)(d >> 56) << 24;
 	vm->tss_loaded = true;
+	return 0;
 }
 
 /* A new address space, or paging switched on: the guest's page directory
@@ -327,10 +341,8 @@ static void trap_effects(struct vm *vm, struct monitor_frame *f, const struct em
 		trap_effect_cr3(vm, f, res);
 	if (e & EMULATE_EFFECT_INVLPG)
 		trap_effect_invlpg(vm, f, res);
-	if (e & EMULATE_EFFECT_GDT) {
-		if (!segments_mirror(vm))
-			trap_load_tss(vm);
-	}
+	if (e & EMULATE_EFFECT_GDT)
+		segments_mirror(vm);
 	if (e & EMULATE_EFFECT_HALT)
 		vm->halted = true;
 }
@@ -384,6 +396,7 @@ static void trap_emulate(struct vm *vm, struct monitor_frame *f, unsigned access
 	struct emulate_fault fetch_fault;
 	struct emulate_result res;
 	bool partial, vif_before = vm->vif;
+	struct emulate_sys saved = vm->sys;
 	uint32_t eip = f->eip;
 	size_t len;
 
@@ -400,6 +413,13 @@ static void trap_emulate(struct vm *vm, struct monitor_frame *f, unsigned access
 	switch (res.status) {
 	case EMULATE_DONE:
 		stats_count_emulated(vm->st, res.mnemonic);
+		if ((!strcmp(res.mnemonic, "ltr") || !strcmp(res.mnemonic, "lldt")) &&
+		    trap_check_system_desc(vm, res.mnemonic[1] == 't' ? vm->sys.tr : vm->sys.ldtr,
+					   res.mnemonic[1] == 't', &res.fault)) {
+			vm->sys = saved; /* the instruction faults: nothing changed */
+			return trap_reflect_fault(vm, f, &res.fault);
+		}
+		vm->sti_shadow = !strcmp(res.mnemonic, "sti") && !vif_before;
 		if (res.effects & EMULATE_EFFECT_IRET) {
 			trap_iret(vm, f, &res, &r);
 		} else {
@@ -455,6 +475,15 @@ void trap_deliver_irq(struct vm *vm)
 			   vector, user ? "user" : "kernel", from, f->eip);
 }
 
+/*
+ * sti enables interrupts only after the next instruction: `sti; hlt`
+ * must not lose a wakeup, and `sti; mov` runs the mov first.  If that next
+ * instruction traps anyway (hlt, or one we patched), we deliver then.
+ * Otherwise we let exactly one instruction run with the trap flag set,
+ * and deliver at the single-step trap.
+ */
+static void trap_sti_shadow(struct vm *vm, struct monitor_frame *f);
+
 /* Would the next instruction trap anyway?  Our patch byte and hlt do. */
 static bool trap_next_traps(struct vm *vm, const struct monitor_frame *f)
 {
@@ -463,6 +492,18 @@ static bool trap_next_traps(struct vm *vm, const struct monitor_frame *f)
 
 	return !trap_from_user(f) && !vm_read_virt(vm, f->eip, &b, 1, 0, &fault) &&
 	       b == PATCH_OPCODE;
+}
+
+static void trap_sti_shadow(struct vm *vm, struct monitor_frame *f)
+{
+	if (trap_next_traps(vm, f))
+		return;
+	vm->single_step = true;
+	f->eflags |= FL_TF;
+	if (trace_on(vm->trace, TRACE_IRQ))
+		trace_line(vm->trace, "interrupt pending after sti: single-step one more "
+				      "instruction at 0x%08x first",
+			   f->eip);
 }
 
 /* --- The entry point ------------------------------------------------------------- */
@@ -520,20 +561,27 @@ enum trap_outcome trap_handle(struct vm *vm)
 
 	vm->st->traps++;
 	vm->halted = false;
+	vm->sti_shadow = false;
 	if (ctl->frame != MONITOR_FRAME_VA || (rpl != 1 && rpl != 3)) {
 		vm_stop(vm, VCPU_STOP_VMM_ERROR,
 			"the monitor trapped in ring 0 (vector 0x%02x, frame at 0x%08x)", vector,
 			ctl->frame);
 		return TRAP_STOPPED;
 	}
+	if (vm->single_step) { /* the one instruction after sti has run */
+		vm->single_step = false;
+		f->eflags &= ~FL_TF;
+		if (vector == T_DB)
+			vector = MONITOR_IRQ_VECTOR; /* ours, not the guest's: just deliver */
+	}
 	trap_dispatch(vm, f, vector);
 	if (vm->stopped)
 		return TRAP_STOPPED;
 	if (vm->halted)
 		return TRAP_HALT;
-	/* An sti lets one more instruction run before interrupts: if that one
-	 * traps anyway (hlt, a patched popf), deliver there instead. */
-	if (!(vector == T_GP && trap_next_traps(vm, f)))
+	if (vm->sti_shadow && pic_has_interrupt(&vm->g->pic))
+		trap_sti_shadow(vm, f);
+	else
 		trap_deliver_irq(vm);
 	return vm->stopped ? TRAP_STOPPED : TRAP_RESUME;
 }
@@ -550,6 +598,11 @@ void trap_resume(struct vm *vm)
 	ctl->invlpg = sh->tlb_flush ? 0 : sh->tlb_invlpg;
 	sh->tlb_flush = false;
 	sh->tlb_invlpg = 0;
+	ctl->cr0 = MONITOR_CR0 | (vm->sys.cr0 & (CR0_TS | CR0_EM | CR0_MP));
+	if (ctl->cr0 == vm->real_cr0)
+		ctl->cr0 = 0;
+	else
+		vm->real_cr0 = ctl->cr0;
 	f->ds = segments_data_or_null(vm, f->ds & 0xffff);
 	f->es = segments_data_or_null(vm, f->es & 0xffff);
 	f->eflags = (f->eflags | FL_IF | FL_FIXED) & ~(FL_IOPL_MASK | FL_VM | FL_NT);

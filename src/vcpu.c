@@ -170,7 +170,8 @@ static void vcpu_inject_shadow(struct vcpu_loop *l)
 	struct kvm_run *run = l->kvm->run;
 	struct kvm_interrupt irq = {.irq = MONITOR_IRQ_VECTOR};
 
-	if (!l->vm->vif || !pic_has_interrupt(&l->g->pic) || l->vm->irq_injected) {
+	if (!l->vm->vif || !pic_has_interrupt(&l->g->pic) || l->vm->irq_injected ||
+	    l->vm->single_step) { /* after sti: trap.c delivers at the step */
 		run->request_interrupt_window = 0;
 		return;
 	}

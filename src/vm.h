@@ -51,6 +51,9 @@ struct vm {
 	bool stopped;
 	bool halted;	   /* the guest executed hlt: wait for an interrupt */
 	bool irq_injected; /* MONITOR_IRQ_VECTOR queued with KVM_INTERRUPT, not yet taken */
+	bool sti_shadow;   /* the trap just handled was an sti that set IF */
+	bool single_step;  /* we set TF to let one instruction run after sti */
+	uint32_t real_cr0; /* what the CPU's CR0 holds */
 };
 
 /*
