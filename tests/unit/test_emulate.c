@@ -1108,11 +1108,42 @@ Test(emulate, ordinary_instructions_are_unsupported)
 	cr_assert_str_eq(res.mnemonic, "add");
 	EMU(0xcd, 0x80); /* int 0x80 */
 	assert_unsupported("int 0x80");
-	EMU(0x8e, 0xd8); /* mov ds, eax */
-	assert_unsupported("mov ds, eax");
+	EMU(0x8e, 0xe0); /* mov fs, eax: only ss, ds and es loads are emulated */
+	assert_unsupported("mov fs, eax");
 	EMU(0x0f, 0x35); /* sysexit */
 	assert_unsupported("sysexit");
 	cr_assert_eq(res.effects, 0);
+}
+
+/* mov ss with an RPL-0 selector faults in ring 1: the caller loads it. */
+Test(emulate, mov_ss_from_register_hands_over_the_selector)
+{
+	regs.eax = 0x12340010;
+	old_regs = regs;
+	EMU(0x8e, 0xd0); /* mov ss, eax */
+	assert_done(2, "mov sreg", EMULATE_EFFECT_SREG);
+	assert_only_eip_changed();
+	cr_assert_eq(res.sreg.reg, EMULATE_SREG_SS);
+	cr_assert_eq(res.sreg.sel, 0x0010);
+}
+
+Test(emulate, mov_ds_from_memory_reads_a_word)
+{
+	put32(MEM_BASE + 0x2000, 0xabcd0023);
+	regs.ebx = MEM_BASE + 0x2000;
+	old_regs = regs;
+	EMU(0x8e, 0x1b); /* mov ds, word ptr [ebx] */
+	assert_done(2, "mov sreg", EMULATE_EFFECT_SREG);
+	cr_assert_eq(res.sreg.reg, EMULATE_SREG_DS);
+	cr_assert_eq(res.sreg.sel, 0x0023);
+}
+
+Test(emulate, mov_es_from_unmapped_memory_faults)
+{
+	regs.ebx = MEM_BASE + MEM_SIZE + 0x1000;
+	old_regs = regs;
+	EMU(0x8e, 0x03); /* mov es, word ptr [ebx] */
+	assert_pf(0, MEM_BASE + MEM_SIZE + 0x1000);
 }
 
 Test(emulate, ud2_is_reflected_as_ud)

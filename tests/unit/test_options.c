@@ -26,7 +26,7 @@ Test(options, boot_with_defaults)
 {
 	cr_assert_eq(PARSE("boot", "guest.img"), 0, "%s", err.msg);
 	cr_assert_eq(opts.action, ACTION_BOOT);
-	cr_assert_eq(opts.mode, MODE_HW);
+	cr_assert_eq(opts.mode, MODE_SHADOW);
 	cr_assert_eq(opts.mem_bytes, 64ull << 20);
 	cr_assert_str_eq(opts.image, "guest.img");
 	cr_assert_not(opts.stats);
@@ -126,6 +126,16 @@ Test(options, bad_mem)
 	expect_error(PARSE("boot", "-m", "1M", "g.img"), "out of range");
 	expect_error(PARSE("boot", "-m", "4G", "g.img"), "out of range");
 	expect_error(PARSE("boot", "-m", "4097K", "g.img"), "multiple of 4K");
+}
+
+Test(options, both_modes)
+{
+	cr_assert_eq(PARSE("boot", "--mode=shadow", "g.img"), 0, "%s", err.msg);
+	cr_assert_eq(opts.mode, MODE_SHADOW);
+	cr_assert_str_eq(options_mode_name(opts.mode), "shadow");
+	cr_assert_eq(PARSE("boot", "--mode", "hw", "g.img"), 0, "%s", err.msg);
+	cr_assert_eq(opts.mode, MODE_HW);
+	cr_assert_str_eq(options_mode_name(opts.mode), "hw");
 }
 
 Test(options, bad_mode)
