@@ -65,7 +65,7 @@ include guest/guest.mk
 
 # --- tests ------------------------------------------------------------------
 # Tiny one-purpose kernels (tests/guests/tiny.S), one per VARIANT.
-TINY_VARIANTS := triple halt spin bigexit probe nomultiboot bigbss
+TINY_VARIANTS := triple halt spin bigexit probe nomultiboot bigbss wrmon badcr3 mapmon
 TINY_IMGS := $(TINY_VARIANTS:%=$(BUILD)/tests/tiny-%.img)
 
 $(BUILD)/tests/tiny-%.img: tests/guests/tiny.S tests/guests/tiny.ld
@@ -86,7 +86,7 @@ unit: $(UNIT_TESTS)
 integration: $(KVMSHADOW_ASAN) $(KVMSHADOW) $(GUEST_IMG) $(TINY_IMGS)
 	tests/integration/cli.sh $(BUILD)
 	tests/integration/qemu.sh $(BUILD)
-	$(KVM_WRAP) tests/integration/kvm.sh $(BUILD)
+	$(KVM_WRAP) tests/integration/sandboxed.sh $(BUILD)
 
 run: deps
 	@$(MAKE) --no-print-directory all

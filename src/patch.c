@@ -116,7 +116,8 @@ static int patch_cmp(const void *a, const void *b)
  * straddle two). */
 static int patch_index(struct patch_set *ps, struct error *err)
 {
-	qsort(ps->v, ps->n, sizeof(*ps->v), patch_cmp);
+	if (ps->n)
+		qsort(ps->v, ps->n, sizeof(*ps->v), patch_cmp);
 	ps->pfns = calloc(2 * ps->n + 1, sizeof(*ps->pfns));
 	if (!ps->pfns)
 		return error_set(err, "out of memory for the patch table");

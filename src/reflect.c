@@ -15,25 +15,23 @@ static int reflect_gate(struct vm *vm, unsigned vector, struct x86_gate *gate)
 	unsigned type;
 
 	if (vector * 8 + 7 > vm->sys.idtr.limit) {
-		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
-			"vector 0x%02x is beyond the guest's IDT (limit 0x%x): on hardware, a "
-			"double fault",
-			vector, vm->sys.idtr.limit);
+		vm_stop(vm, VCPU_STOP_TRIPLE_FAULT,
+			"guest triple fault: vector 0x%02x is beyond its IDT (limit 0x%x)", vector,
+			vm->sys.idtr.limit);
 		return -1;
 	}
 	if (vm_read_virt(vm, vm->sys.idtr.base + vector * 8, gate, sizeof(*gate), 0, &fault)) {
-		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
-			"guest IDT entry 0x%02x at 0x%08x is not mapped: on hardware, a double "
-			"fault",
-			vector, vm->sys.idtr.base + vector * 8);
+		vm_stop(vm, VCPU_STOP_TRIPLE_FAULT,
+			"guest triple fault: its IDT entry 0x%02x at 0x%08x is not mapped", vector,
+			vm->sys.idtr.base + vector * 8);
 		return -1;
 	}
 	type = gate->type_attr & GATE_TYPE_MASK;
 	if (!(gate->type_attr & DESC_P) ||
 	    (type != DESC_INTGATE32 && type != DESC_TRAPGATE32)) {
-		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
-			"guest IDT entry 0x%02x (attributes 0x%02x) is not a present 32-bit "
-			"interrupt or trap gate",
+		vm_stop(vm, VCPU_STOP_TRIPLE_FAULT,
+			"guest triple fault: its IDT entry 0x%02x (attributes 0x%02x) is not a "
+			"present 32-bit interrupt or trap gate",
 			vector, gate->type_attr);
 		return -1;
 	}
@@ -92,9 +90,9 @@ static int reflect_push(struct vm *vm, const struct monitor_frame *f, uint32_t *
 		words[n++] = f->ss & 0xffff;
 	}
 	if (vm_write_virt(vm, *esp - 4 * n, words, 4 * n, 0, &fault)) {
-		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
-			"cannot push the frame for vector 0x%02x on the guest kernel stack at "
-			"0x%08x: on hardware, a double fault",
+		vm_stop(vm, VCPU_STOP_TRIPLE_FAULT,
+			"guest triple fault: cannot push the frame for vector 0x%02x on its "
+			"kernel stack at 0x%08x",
 			vector, *esp - 4 * n);
 		return -1;
 	}

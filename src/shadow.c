@@ -37,8 +37,10 @@ int shadow_init(struct vm *vm)
 	*sh = (struct shadow){0};
 	sh->spare = calloc(SHADOW_GUEST_PDES, sizeof(*sh->spare));
 	sh->pd = p2m_pool_alloc(&vm->m->pool, NULL, 0);
-	if (!sh->spare || !sh->pd)
+	sh->ones = p2m_pool_alloc(&vm->m->pool, NULL, 0);
+	if (!sh->spare || !sh->pd || !sh->ones)
 		return -1;
+	memset(machine_frame_mem(vm->m, sh->ones), 0xff, PAGE_SIZE);
 	/* The monitor's page table, in the last slot of every shadow. */
 	shadow_table(vm, sh->pd)[PT_ENTRIES - 1] = vm->m->monitor_pt << PAGE_SHIFT | PTE_P | PTE_W;
 	return 0;
@@ -53,6 +55,8 @@ void shadow_destroy(struct vm *vm)
 		p2m_pool_free(&vm->m->pool, sh->spare[i]);
 	if (sh->pd)
 		p2m_pool_free(&vm->m->pool, sh->pd);
+	if (sh->ones)
+		p2m_pool_free(&vm->m->pool, sh->ones);
 	free(sh->spare);
 	*sh = (struct shadow){0};
 }
@@ -170,12 +174,17 @@ static void shadow_fill(struct vm *vm, uint32_t va, uint32_t error, const struct
 	uint32_t mfn = p2m_lookup(&vm->p2m, w->gpa >> PAGE_SHIFT);
 	uint32_t *pt;
 
+	res->gpa = w->gpa;
 	if (!mfn) {
-		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
-			"guest maps va 0x%08x to guest-physical 0x%08x, beyond its %llu MiB", va,
-			w->gpa, (unsigned long long)(vm->g->mem_bytes >> 20));
-		res->kind = SHADOW_STOP;
-		return;
+		/* No memory there.  On a PC nothing answers: reads float to all
+		 * ones and writes vanish.  Reads get a read-only page of 0xff;
+		 * writes are for the caller to skip. */
+		if (error & PF_W) {
+			res->kind = SHADOW_DISCARD;
+			return;
+		}
+		mfn = vm->shadow.ones;
+		res->unbacked = true;
 	}
 	if ((error & PF_W) && patch_in_frame(&vm->patch, w->gpa >> PAGE_SHIFT)) {
 		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
@@ -196,8 +205,10 @@ static void shadow_fill(struct vm *vm, uint32_t va, uint32_t error, const struct
 		return;
 	}
 	res->kind = SHADOW_HIDDEN;
-	res->gpa = w->gpa & PAGE_MASK;
-	res->spte = pt[PTE_INDEX(va)] = shadow_pte(vm, w, mfn, error);
+	res->spte = shadow_pte(vm, w, mfn, error);
+	if (res->unbacked)
+		res->spte &= ~(PTE_W | PTE_D);
+	pt[PTE_INDEX(va)] = res->spte;
 	/* The CPU may still hold the old, weaker entry. */
 	shadow_tlb_invlpg(&vm->shadow, va);
 }
@@ -211,10 +222,16 @@ static void shadow_monitor_fault(struct vm *vm, uint32_t va, const struct ptwalk
 		res->error = w->error_code;
 		return;
 	}
-	vm_stop(vm, VCPU_STOP_GUEST_ERROR,
-		"guest page tables map va 0x%08x, in 0xffc00000-0xffffffff, which kvmshadow "
-		"reserves for its monitor",
-		va);
+	if (!(vm->sys.cr0 & CR0_PG))
+		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
+			"guest touched 0x%08x with paging off; 0xffc00000-0xffffffff is "
+			"reserved for kvmshadow's monitor",
+			va);
+	else
+		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
+			"guest page tables map va 0x%08x, in 0xffc00000-0xffffffff, which "
+			"kvmshadow reserves for its monitor",
+			va);
 	res->kind = SHADOW_STOP;
 }
 

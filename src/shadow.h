@@ -34,6 +34,7 @@ struct shadow {
 	uint32_t *spare;		   /* page-table frames kept for reuse */
 	uint32_t nspare;
 	/* What the CPU's TLB must forget before the guest runs again. */
+	uint32_t ones;	     /* MFN of a page of 0xff bytes: what unbacked memory reads as */
 	bool tlb_flush;	     /* everything: the monitor reloads CR3 */
 	uint32_t tlb_invlpg; /* one page, va | 1; 0 for none */
 };
@@ -42,13 +43,15 @@ enum shadow_fault_kind {
 	SHADOW_HIDDEN, /* the guest's tables allow it: filled, resume */
 	SHADOW_TRUE,   /* the guest's tables fault: reflect #PF(error) */
 	SHADOW_STOP,   /* the guest did something we refuse: vm stopped */
+	SHADOW_DISCARD, /* a write to guest-physical memory that does not exist: skip it */
 };
 
 struct shadow_fault {
 	enum shadow_fault_kind kind;
 	uint32_t error; /* SHADOW_TRUE: the error code the guest must see */
 	uint32_t spte;	/* SHADOW_HIDDEN: the entry installed */
-	uint32_t gpa;	/* SHADOW_HIDDEN: the guest-physical page */
+	uint32_t gpa;	/* SHADOW_HIDDEN, SHADOW_DISCARD: the guest-physical address */
+	bool unbacked;	/* SHADOW_HIDDEN: mapped to the all-ones page (no memory there) */
 };
 
 /* The machine address the real CR3 must hold. */

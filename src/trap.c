@@ -107,14 +107,77 @@ static void trap_int_via_gp(struct vm *vm, struct monitor_frame *f)
 
 /* --- Page faults -------------------------------------------------------------- */
 
+/* The size of the memory operand of the instruction at f->eip, 0 if unknown. */
+static unsigned trap_operand_size(struct vm *vm, const struct monitor_frame *f, size_t *insn_len)
+{
+	uint8_t bytes[EMULATE_MAX_INSN];
+	const uint8_t *p = bytes;
+	struct emulate_fault fault;
+	size_t len = sizeof(bytes);
+	uint64_t addr = f->eip;
+	unsigned access = trap_from_user(f) ? PF_U : 0;
+
+	*insn_len = 0;
+	if (vm_read_virt(vm, f->eip, bytes, 1, access, &fault))
+		return 0;
+	/* Fetch what we can: the instruction may end just before a hole. */
+	for (len = 1; len < sizeof(bytes); len++)
+		if (vm_read_virt(vm, f->eip + (uint32_t)len, bytes + len, 1, access, &fault))
+			break;
+	if (!cs_disasm_iter(vm->em.cs, &p, &len, &addr, vm->em.insn))
+		return 0;
+	*insn_len = vm->em.insn->size;
+	for (int i = 0; i < vm->em.insn->detail->x86.op_count; i++)
+		if (vm->em.insn->detail->x86.operands[i].type == X86_OP_MEM)
+			return vm->em.insn->detail->x86.operands[i].size;
+	return 0;
+}
+
+/* Missing memory, reported once as in hw mode: it is probably a bug. */
+static void trap_report_unbacked(struct vm *vm, const struct monitor_frame *f, uint32_t gpa,
+				 bool write)
+{
+	size_t len;
+	unsigned size = trap_operand_size(vm, f, &len);
+
+	if (vm->unbacked_reported)
+		return;
+	vm->unbacked_reported = true;
+	fprintf(stderr,
+		"kvmshadow: %s: guest %s unbacked physical address 0x%x (%u bytes); %s "
+		"(reported once)\n",
+		vm->name, write ? "wrote" : "read", gpa, size, write ? "ignored" : "reads as all ones");
+}
+
+/* A write to missing memory vanishes: step over the instruction. */
+static void trap_discard_write(struct vm *vm, struct monitor_frame *f, uint32_t gpa)
+{
+	size_t len;
+
+	trap_report_unbacked(vm, f, gpa, true);
+	trap_operand_size(vm, f, &len);
+	if (!len) {
+		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
+			"guest wrote to unbacked guest-physical 0x%08x with an instruction kvmshadow "
+			"cannot decode",
+			gpa);
+		return;
+	}
+	f->eip += (uint32_t)len;
+}
+
 static void trap_page_fault(struct vm *vm, struct monitor_frame *f)
 {
 	struct shadow_fault res;
 	uint32_t va = f->cr2;
 
 	shadow_fault(vm, va, f->error, &res);
+	if (res.kind == SHADOW_DISCARD)
+		return trap_discard_write(vm, f, res.gpa);
 	if (res.kind == SHADOW_HIDDEN) {
 		vm->st->hidden_faults++;
+		if (res.unbacked)
+			trap_report_unbacked(vm, f, res.gpa, false);
 		if (trace_on(vm->trace, TRACE_PAGEFAULT))
 			trace_line(vm->trace,
 				   "hidden page fault: %s %s va 0x%08x at eip=0x%08x; guest maps "
@@ -369,8 +432,8 @@ static void trap_iret(struct vm *vm, struct monitor_frame *f, const struct emula
 			   f->eip);
 }
 
-static void trap_trace_priv(struct vm *vm, const struct monitor_frame *f,
-			    const struct emulate_result *res, uint32_t eip, bool vif_before)
+static void trap_trace_priv(struct vm *vm, const struct emulate_result *res, uint32_t eip,
+			    bool vif_before)
 {
 	if (res->effects & (EMULATE_EFFECT_CR3 | EMULATE_EFFECT_INVLPG | EMULATE_EFFECT_IRET))
 		return; /* traced under cr3 and iret */
@@ -378,8 +441,7 @@ static void trap_trace_priv(struct vm *vm, const struct monitor_frame *f,
 		trace_line(vm->trace, "%s at 0x%08x: virtual IF %d -> %d", res->text, eip,
 			   vif_before, vm->vif);
 	else
-		trace_line(vm->trace, "%s at 0x%08x: emulated%s", res->text, eip,
-			   f->eip == eip ? "" : ", next eip advanced");
+		trace_line(vm->trace, "%s at 0x%08x: emulated", res->text, eip);
 }
 
 static void trap_emulate(struct vm *vm, struct monitor_frame *f, unsigned access)
@@ -429,7 +491,7 @@ static void trap_emulate(struct vm *vm, struct monitor_frame *f, unsigned access
 		}
 		trap_effects(vm, f, &res);
 		if (trace_on(vm->trace, TRACE_PRIV))
-			trap_trace_priv(vm, f, &res, eip, vif_before);
+			trap_trace_priv(vm, &res, eip, vif_before);
 		break;
 	case EMULATE_FAULT:
 		trap_reflect_fault(vm, f, &res.fault);

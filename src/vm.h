@@ -54,6 +54,7 @@ struct vm {
 	bool sti_shadow;   /* the trap just handled was an sti that set IF */
 	bool single_step;  /* we set TF to let one instruction run after sti */
 	uint32_t real_cr0; /* what the CPU's CR0 holds */
+	bool unbacked_reported; /* the first access to missing memory was reported */
 };
 
 /*

@@ -41,6 +41,7 @@ exec_programs:
 	PROGRAM	wptest
 	PROGRAM	bigpage
 	PROGRAM	kspy
+	PROGRAM	syscalls
 	.section .rodata.program_table, "a"
 	.globl	exec_programs_end
 exec_programs_end:

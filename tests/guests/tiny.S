@@ -2,7 +2,8 @@
  * tiny.S - one-page Multiboot kernels that each make the VMM face one
  * situation: a triple fault, a halt with interrupts off, an endless loop,
  * an out-of-range exit value, unknown ports and unbacked memory, and a
- * kernel without a Multiboot header, and one too big for its memory.  Built
+ * kernel without a Multiboot header, one too big for its memory, and
+ * three hostile ones for shadow mode (wrmon, badcr3, mapmon).  Built
  * once per variant with -DVARIANT_<name> (see TINY_VARIANTS in the Makefile); the real guest
  * kernel in guest/ covers the ordinary paths.
  */
@@ -49,13 +50,50 @@ _start:
 	call	puts
 	mov	$5, %eax
 	out	%al, $DEBUG_EXIT
+#elif defined(VARIANT_wrmon)
+	/* A hostile kernel (paging off, so virtual = physical): scribble
+	 * over the monitor's writable page - its stack and control block -
+	 * then trap through the monitor (the out below), then try to write
+	 * the monitor's code.  The first must change nothing the VMM relies
+	 * on; the second must stop us with a report. */
+	mov	$0xffc04000, %edi
+	mov	$0xdeadbeef, %eax
+	mov	$1024, %ecx
+	rep stosl
+	mov	$hello, %esi
+	call	puts
+	movl	$0xdeadbeef, 0xffc00000
+#elif defined(VARIANT_badcr3)
+	/* Turn on paging with a page directory far outside memory. */
+	mov	$hello, %esi
+	call	puts
+	mov	$0xf0000000, %eax
+	mov	%eax, %cr3
+	mov	%cr0, %eax
+	or	$0x80000000, %eax
+	mov	%eax, %cr0
+#elif defined(VARIANT_mapmon)
+	/* Turn on paging with a page directory whose last entry maps the
+	 * top 4 MiB, which the VMM reserves for its monitor. */
+	mov	$hello, %esi
+	call	puts
+	movl	$0x00000083, mapmon_pd + 4 * 1023	/* a 4 MiB page: P, RW, PS */
+	movl	$0x00000083, mapmon_pd			/* and identity for our code */
+	mov	%cr4, %eax
+	or	$0x10, %eax				/* PSE */
+	mov	%eax, %cr4
+	mov	$mapmon_pd, %eax
+	mov	%eax, %cr3
+	mov	%cr0, %eax
+	or	$0x80000000, %eax
+	mov	%eax, %cr0
 #else
 #error "choose a VARIANT_"
 #endif
 	/* Not reached unless the VMM failed to stop us. */
 2:	jmp	2b
 
-#if defined(VARIANT_probe)
+#if defined(VARIANT_probe) || defined(VARIANT_wrmon) || defined(VARIANT_badcr3) || defined(VARIANT_mapmon)
 /* Print the string at %esi. */
 puts:
 	lodsb
@@ -89,6 +127,14 @@ hexdigit:
 
 hello:	.asciz	"tiny: hello\n"
 newline: .asciz	"\n"
+#endif
+
+#if defined(VARIANT_mapmon)
+	.section .bss
+	.align	4096
+mapmon_pd:
+	.skip	4096
+	.section .text
 #endif
 
 #if defined(VARIANT_bigbss)

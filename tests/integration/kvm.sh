@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# tests/integration/kvm.sh BUILD - boot guests under kvmshadow and check
-# what they print, how they end, and what --stats counts.
+# tests/integration/kvm.sh BUILD - boot guests under kvmshadow in hw mode
+# and check what they print, how they end, and what --stats counts.
+# (shadow.sh does the same for shadow mode, the default.)
 #
 # Needs a working /dev/kvm: 'make check' runs it through tools/kvm-sandbox
 # on hosts without one.  Runs the AddressSanitizer/UBSan build of the VMM,
@@ -28,8 +29,8 @@ fi
 boot() {
 	local name=$1
 	shift
-	echo "  running: kvmshadow boot $*" >&2
-	"$VMM" boot "$@" >"$OUT/$name.out" 2>"$OUT/$name.err"
+	echo "  running: kvmshadow boot --mode=hw $*" >&2
+	"$VMM" boot --mode=hw "$@" >"$OUT/$name.out" 2>"$OUT/$name.err"
 	echo $? >"$OUT/$name.status"
 }
 
@@ -93,7 +94,7 @@ expect_cmp "--stats: exits add up" "$(counter exit.total)" eq "$sum"
 expect_cmp "--stats: no unknown port accesses" "$(counter io.unknown)" eq 0
 
 # The release build behaves the same as the sanitized one.
-"$BUILD/kvmshadow" boot --timeout 300 "$GUEST" >"$OUT/release.out" 2>"$OUT/release.err"
+"$BUILD/kvmshadow" boot --mode=hw --timeout 300 "$GUEST" >"$OUT/release.out" 2>"$OUT/release.err"
 expect_eq "release build: status" 0 $?
 expect_file_eq "release build: console output" "$EXPECT/guest-all.txt" "$OUT/release.out"
 

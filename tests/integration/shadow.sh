@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# tests/integration/shadow.sh BUILD - the same guests under shadow mode,
+# kvmshadow's default: the guest kernel deprivileged to ring 1, its traps
+# reflected, its privileged instructions emulated, its page tables
+# shadowed.  Checks the console against hw mode and plain QEMU, the trace
+# of a system call against the chapter's Table B.3, the --stats counters
+# against each other, and what hostile kernels get.
+#
+# Runs the sanitized VMM; needs /dev/kvm (make check uses tools/kvm-sandbox).
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+BUILD=${1:-build}
+VMM=$BUILD/asan/kvmshadow
+GUEST=$BUILD/guest/guest.img
+TINY=$BUILD/tests
+OUT=$BUILD/tests/shadow
+EXPECT=tests/expected
+rm -rf "$OUT"
+mkdir -p "$OUT"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+
+if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+	echo "shadow.sh: /dev/kvm is not usable here; run me through tools/kvm-sandbox" >&2
+	exit 2
+fi
+
+# boot NAME ARGS...: kvmshadow boot ARGS in the default mode (shadow)
+boot() {
+	local name=$1
+	shift
+	echo "  running: kvmshadow boot $*" >&2
+	"$VMM" boot "$@" >"$OUT/$name.out" 2>"$OUT/$name.err"
+	echo $? >"$OUT/$name.status"
+}
+
+status_of() {
+	cat "$OUT/$1.status"
+}
+
+# counter RUN NAME: a --stats counter of run RUN, or "missing"
+counter() {
+	local v
+	v=$(awk -v k="$2" '$1 == k { print $2 }' "$OUT/$1.err")
+	echo "${v:-missing}"
+}
+
+# --- every program, with --stats ------------------------------------------------
+# The console must be hw mode's and QEMU's, but for the one documented
+# difference (tests/expected/shadow-known-differences.sed: kspy).
+sed -f "$EXPECT/shadow-known-differences.sed" "$EXPECT/guest-all.txt" >"$OUT/all.expected"
+boot all --timeout 300 --stats "$GUEST"
+expect_eq "all programs: status 1 (kspy's known difference only)" 1 "$(status_of all)"
+expect_file_eq "all programs: console output" "$OUT/all.expected" "$OUT/all.out"
+for other in "$BUILD/tests/kvm/all.out:hw mode" "$BUILD/tests/qemu/all.out:plain QEMU"; do
+	file=${other%%:*}
+	if [ -f "$file" ]; then
+		sed -f "$EXPECT/shadow-known-differences.sed" "$file" >"$OUT/other.expected"
+		expect_file_eq "transparency: same console as ${other#*:}" "$OUT/other.expected" \
+			"$OUT/all.out"
+	else
+		test_fail "transparency: ${other#*:} output missing ($file)"
+	fi
+done
+expect_eq "all programs: stderr is the stop line and the counters only" "" \
+	"$(grep -v -e '^  [a-z]' -e '^kvmshadow: stats for vm0 (mode shadow, ' \
+		-e '^kvmshadow: vm0: guest wrote 0x1 to the debug-exit port at eip=0x' "$OUT/all.err")"
+
+# The counters agree with each other and with the guest.
+expect_cmp "--stats: one exit per trap (the monitor's out)" "$(counter all trap.total)" eq \
+	"$(counter all exit.io)"
+emulated=$(awk '$1 ~ /^emulate\./ && $1 != "emulate.total" { s += $2 } END { print s + 0 }' \
+	"$OUT/all.err")
+expect_cmp "--stats: emulate.* add up to emulate.total" "$(counter all emulate.total)" eq \
+	"$emulated"
+expect_cmp "--stats: every emulated iret returned to user or kernel" \
+	"$(counter all emulate.iret)" eq \
+	"$(($(counter all iret.to-user) + $(counter all iret.to-kernel)))"
+expect_cmp "--stats: system calls reflected" "$(counter all reflect.syscall)" gt 1000
+expect_cmp "--stats: timer interrupts delivered" "$(counter all reflect.irq)" gt 0
+expect_cmp "--stats: hidden page faults filled the shadow" \
+	"$(counter all shadow.hidden-faults)" gt 0
+expect_cmp "--stats: true page faults reflected (faulter, memtest)" \
+	"$(counter all shadow.true-faults)" gt 0
+expect_cmp "--stats: other exceptions reflected (faulter, inttest)" \
+	"$(counter all reflect.exception)" gt 0
+expect_cmp "--stats: every CR3 load emptied the shadow" "$(counter all shadow.flushes)" ge \
+	"$(counter all emulate.mov-cr3)"
+expect_cmp "--stats: no unknown port accesses" "$(counter all io.unknown)" eq 0
+# The patcher found exactly the pushf, popf and iret that objdump finds.
+sites=$(objdump -d -j .text "$GUEST" | grep -cE $'\t(pushf|popf|iret)[lwd]? *$')
+expect_cmp "--stats: patch.sites = pushf/popf/iret in the kernel's code" \
+	"$(counter all patch.sites)" eq "$sites"
+
+# --- single programs, memory sizes, the release build ---------------------------
+boot hello --timeout 120 --cmdline run=hello "$GUEST"
+expect_eq "run=hello: status" 0 "$(status_of hello)"
+expect_file_eq "run=hello: console output" "$EXPECT/guest-hello.txt" "$OUT/hello.out"
+expect_lines "run=hello: nothing on stderr" 0 "$OUT/hello.err"
+
+for mem in 16M 256M; do
+	boot "mem$mem" --timeout 300 -m "$mem" --cmdline run=hello,memtest,bigpage,wptest "$GUEST"
+	expect_eq "-m $mem: status" 0 "$(status_of "mem$mem")"
+	expect_grep "-m $mem: banner shows the memory" "${mem%M} MiB" "$OUT/mem$mem.out"
+done
+
+"$BUILD/kvmshadow" boot --timeout 300 --cmdline run=hello,privtest,inttest "$GUEST" \
+	>"$OUT/release.out" 2>"$OUT/release.err"
+expect_eq "release build: status" 0 $?
+expect_grep "release build: privtest passed" "^init: privtest exited with status 0$" \
+	"$OUT/release.out"
+
+# --- Table B.3: a system call, traced -------------------------------------------
+# syscalls makes 1000 getpid calls from one call site.  Each must be
+# exactly two interventions: the int 0x80 reflected to the guest's
+# handler, then the guest kernel's iret turned into the real return to the
+# next instruction - nothing between, unless a timer interrupt came.
+boot syscalls --timeout 120 --trace=all --cmdline run=syscalls "$GUEST"
+expect_eq "syscalls: status" 0 "$(status_of syscalls)"
+expect_grep "syscalls: all answers right" "^syscalls: 1000 getpid calls, 0 wrong answers: PASS$" \
+	"$OUT/syscalls.out"
+site=$(sed -n 's/^\[vm0\] int 0x80 from user eip=\(0x[0-9a-f]*\) .*/\1/p' "$OUT/syscalls.err" |
+	sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }')
+ret=$(printf '0x%08x' $((${site:-0} + 2)))
+read -r calls exact disturbed bad < <(awk -v site="$site" -v ret="$ret" '
+	index($0, "int 0x80 from user eip=" site " -> guest handler ") { inside = 1; between = 0; irq = 0; calls++; next }
+	inside && index($0, "-> real return to user eip=" ret) {
+		inside = 0
+		if (irq) disturbed++; else if (between == 0) exact++; else bad++
+		next
+	}
+	inside { between++; if ($0 ~ /IRQ 0 raised|host timer|deliver vector|interrupt window|inject/) irq = 1 }
+	END { print calls + 0, exact + 0, disturbed + 0, bad + 0 }' "$OUT/syscalls.err")
+expect_eq "Table B.3: 1001 getpid calls traced from one site" 1001 "$calls"
+expect_eq "Table B.3: none took a third intervention without an interrupt" 0 "$bad"
+expect_cmp "Table B.3: most took exactly two (the rest met a timer tick)" "$exact" ge 900
+expect_grep "Table B.3: the trap and the reflection" \
+	"^\[vm0\] int 0x80 from user eip=$site -> guest handler 0xc0[0-9a-f]{6} at ring 1$" \
+	"$OUT/syscalls.err"
+expect_grep "Table B.3: the iret trap and the real return" \
+	"^\[vm0\] guest kernel iret at 0xc0[0-9a-f]{6} -> real return to user eip=$ret$" \
+	"$OUT/syscalls.err"
+
+# --- how a guest can end ----------------------------------------------------------
+boot triple --timeout 60 "$TINY/tiny-triple.img"
+expect_eq "triple fault: status 71" 71 "$(status_of triple)"
+expect_eq "triple fault: reported with its cause" \
+	"kvmshadow: vm0: guest triple fault: vector 0x03 is beyond its IDT (limit 0x0) at eip=0x00100019" \
+	"$(cat "$OUT/triple.err")"
+
+boot halt --timeout 60 "$TINY/tiny-halt.img"
+expect_eq "halt with IF=0: status 72" 72 "$(status_of halt)"
+expect_grep "halt with IF=0: reported" \
+	"^kvmshadow: vm0: guest halted with interrupts disabled at eip=0x001000" "$OUT/halt.err"
+
+boot spin --timeout 2 "$TINY/tiny-spin.img"
+expect_eq "endless loop: status 73 after --timeout" 73 "$(status_of spin)"
+
+boot bigexit --timeout 60 "$TINY/tiny-bigexit.img"
+expect_eq "debug-exit 100: status 74" 74 "$(status_of bigexit)"
+
+boot probe --timeout 60 --trace=all "$TINY/tiny-probe.img"
+expect_eq "probe: status 5" 5 "$(status_of probe)"
+expect_eq "probe: unknown ports and memory read as all ones, as in hw mode" \
+	"$(printf 'tiny: hello\nff ff ff \n')" "$(cat "$OUT/probe.out")"
+expect_file_eq "probe: --trace=all, every trap in order" \
+	"$EXPECT/tiny-probe-trace-shadow.txt" "$OUT/probe.err"
+
+# --- hostile guest kernels: a clear report, and the VMM unharmed -----------------
+boot wrmon --timeout 60 "$TINY/tiny-wrmon.img"
+expect_eq "writes the monitor: status 75" 75 "$(status_of wrmon)"
+expect_eq "writes the monitor: its scribbles on the monitor stack changed nothing" \
+	"tiny: hello" "$(cat "$OUT/wrmon.out")"
+expect_eq "writes the monitor: the code write is refused and reported" \
+	"kvmshadow: vm0: guest touched 0xffc00000 with paging off; 0xffc00000-0xffffffff is reserved for kvmshadow's monitor at eip=0x0010001d" \
+	"$(cat "$OUT/wrmon.err")"
+
+boot badcr3 --timeout 60 "$TINY/tiny-badcr3.img"
+expect_eq "cr3 outside memory: status 75" 75 "$(status_of badcr3)"
+expect_grep "cr3 outside memory: reported" \
+	"^kvmshadow: vm0: guest loaded cr3=0xf0000000, outside its 64 MiB of memory at eip=0x" \
+	"$OUT/badcr3.err"
+
+boot mapmon --timeout 60 "$TINY/tiny-mapmon.img"
+expect_eq "maps the monitor's 4 MiB: status 75" 75 "$(status_of mapmon)"
+expect_grep "maps the monitor's 4 MiB: reported" \
+	"^kvmshadow: vm0: guest page directory at 0x[0-9a-f]{8} maps 0xffc00000-0xffffffff \(pde 0x00000083\), which kvmshadow reserves for its monitor" \
+	"$OUT/mapmon.err"
+
+test_summary
