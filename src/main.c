@@ -173,6 +173,11 @@ static int main_boot(const struct options *opts)
 		guest_free(&g);
 		return main_fail(EXIT_USAGE, &err);
 	}
+	/* A trace is tens of thousands of lines: one write(2) per line would
+	 * cost more than the run itself.  Buffering all of stderr (not just
+	 * the trace) keeps the lines in order; exit flushes. */
+	if (opts->trace)
+		setvbuf(stderr, NULL, _IOFBF, 1 << 16);
 	trace = (struct trace){.mask = opts->trace, .out = stderr, .name = g.name};
 	if (opts->mode == MODE_HW)
 		status = main_boot_hw(opts, &g, &img, &trace);

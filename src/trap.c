@@ -200,6 +200,69 @@ static void trap_page_fault(struct vm *vm, struct monitor_frame *f)
 	}
 }
 
+/* --- Interrupt pacing ------------------------------------------------------------ */
+
+/*
+ * Interrupt pacing.  Our PIT ticks in host time, and in the sandbox a
+ * guest's timer handler can take longer than a tick: every privileged
+ * instruction in it is a trap, and after the context switch at its end
+ * every page touched is a hidden fault.  Delivered the moment the handler
+ * returns, the next tick would find the interrupted program exactly where
+ * it was, again and again, forever.  Two rules make sure it moves:
+ *
+ *  - if an interrupt is already pending when the guest returns from an
+ *    interrupt handler (its iret pops the frame we built), the interrupted
+ *    instruction runs first: we set the trap flag and deliver at the
+ *    single-step trap (hidden page faults on the way do not count);
+ *  - after that instruction, the next interrupt waits TRAP_IRQ_HOLD_NS.
+ *
+ * The guest cannot tell a held interrupt from a late one.  A halted guest
+ * is never held: it has nothing to run.
+ */
+bool trap_irq_deliverable(const struct vm *vm, uint64_t now)
+{
+	return vm->vif && !vm->single_step && now >= vm->irq_hold_until;
+}
+
+/* We set TF: the pending interrupt waits for one instruction to finish. */
+static void trap_step_one(struct vm *vm, struct monitor_frame *f, bool then_hold)
+{
+	vm->single_step = true;
+	vm->hold_after_step = then_hold;
+	f->eflags |= FL_TF;
+}
+
+static void trap_irq_returned(struct vm *vm, struct monitor_frame *f, uint32_t esp)
+{
+	if (!vm->irq_frame_esp || esp != vm->irq_frame_esp)
+		return;
+	vm->irq_frame_esp = 0;
+	if (pic_has_interrupt(&vm->g->pic))
+		trap_step_one(vm, f, true);
+}
+
+/*
+ * At the start of every trap: if we were single-stepping, take our TF off
+ * before anything looks at the flags.  Returns true if the step is over -
+ * unless this trap turns out to be a hidden page fault, which the caller
+ * checks and undoes with trap_step_resume.
+ */
+static bool trap_step_begin(struct vm *vm, struct monitor_frame *f)
+{
+	if (!vm->single_step)
+		return false;
+	vm->single_step = false;
+	f->eflags &= ~FL_TF;
+	return true;
+}
+
+static void trap_step_done(struct vm *vm)
+{
+	if (vm->hold_after_step)
+		vm->irq_hold_until = pit_host_clock() + TRAP_IRQ_HOLD_NS;
+	vm->hold_after_step = false;
+}
+
 /* --- Emulating privileged instructions ------------------------------------------ */
 
 struct trap_mem {
@@ -421,11 +484,12 @@ static void trap_commit(struct vm *vm, struct monitor_frame *f, const struct emu
 static void trap_iret(struct vm *vm, struct monitor_frame *f, const struct emulate_result *res,
 		      const struct emulate_regs *r)
 {
-	uint32_t at = f->eip;
+	uint32_t at = f->eip, frame = f->esp;
 	uint32_t gp = reflect_iret(vm, f, res, r->esp);
 
 	if (gp)
 		return trap_reflect_gp(vm, f, gp - 1);
+	trap_irq_returned(vm, f, frame);
 	if (trace_on(vm->trace, TRACE_IRET))
 		trace_line(vm->trace, "guest kernel iret at 0x%08x -> %s eip=0x%08x", at,
 			   trap_from_user(f) ? "real return to user" : "return within the kernel to",
@@ -517,7 +581,7 @@ static void trap_gp(struct vm *vm, struct monitor_frame *f)
 
 /* --- Interrupts ----------------------------------------------------------------- */
 
-void trap_deliver_irq(struct vm *vm)
+void trap_deliver_irq(struct vm *vm, bool paced)
 {
 	struct monitor_frame *f = machine_frame(vm->m);
 	uint32_t from = f->eip;
@@ -526,10 +590,14 @@ void trap_deliver_irq(struct vm *vm)
 
 	if (vm->stopped || !vm->vif || !pic_has_interrupt(&vm->g->pic))
 		return;
+	if (paced && !trap_irq_deliverable(vm, pit_host_clock()))
+		return; /* the vcpu loop has a host timer set for the hold's end */
 	vector = pic_acknowledge(&vm->g->pic);
 	vm->st->irqs_delivered++;
+	vm->irq_hold_until = 0;
 	if (reflect_trap(vm, f, (unsigned)vector, false, 0, REFLECT_IRQ))
 		return;
+	vm->irq_frame_esp = f->esp;
 	if (trace_on(vm->trace, TRACE_IRQ))
 		trace_line(vm->trace,
 			   "deliver vector 0x%02x (virtual IF is 1) at %s eip=0x%08x -> guest "
@@ -560,8 +628,7 @@ static void trap_sti_shadow(struct vm *vm, struct monitor_frame *f)
 {
 	if (trap_next_traps(vm, f))
 		return;
-	vm->single_step = true;
-	f->eflags |= FL_TF;
+	trap_step_one(vm, f, false);
 	if (trace_on(vm->trace, TRACE_IRQ))
 		trace_line(vm->trace, "interrupt pending after sti: single-step one more "
 				      "instruction at 0x%08x first",
@@ -620,6 +687,8 @@ enum trap_outcome trap_handle(struct vm *vm)
 	const struct monitor_ctl *ctl = machine_ctl(vm->m);
 	unsigned vector = f->vector & 0xff;
 	unsigned rpl = f->cs & SEL_RPL_MASK;
+	uint32_t eip = f->eip, cs = f->cs;
+	bool stepping;
 
 	vm->st->traps++;
 	vm->halted = false;
@@ -630,13 +699,14 @@ enum trap_outcome trap_handle(struct vm *vm)
 			ctl->frame);
 		return TRAP_STOPPED;
 	}
-	if (vm->single_step) { /* the one instruction after sti has run */
-		vm->single_step = false;
-		f->eflags &= ~FL_TF;
-		if (vector == T_DB)
-			vector = MONITOR_IRQ_VECTOR; /* ours, not the guest's: just deliver */
-	}
+	stepping = trap_step_begin(vm, f);
+	if (stepping && vector == T_DB)
+		vector = MONITOR_IRQ_VECTOR; /* our single step, not the guest's: just deliver */
 	trap_dispatch(vm, f, vector);
+	if (stepping && vector == T_PF && f->eip == eip && f->cs == cs)
+		trap_step_one(vm, f, vm->hold_after_step); /* hidden: the step goes on */
+	else if (stepping)
+		trap_step_done(vm);
 	if (vm->stopped)
 		return TRAP_STOPPED;
 	if (vm->halted)
@@ -644,7 +714,7 @@ enum trap_outcome trap_handle(struct vm *vm)
 	if (vm->sti_shadow && pic_has_interrupt(&vm->g->pic))
 		trap_sti_shadow(vm, f);
 	else
-		trap_deliver_irq(vm);
+		trap_deliver_irq(vm, true);
 	return vm->stopped ? TRAP_STOPPED : TRAP_RESUME;
 }
 

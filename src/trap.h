@@ -10,6 +10,9 @@
 #ifndef KVMSHADOW_TRAP_H
 #define KVMSHADOW_TRAP_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 struct vm;
 
 enum trap_outcome {
@@ -20,8 +23,18 @@ enum trap_outcome {
 
 enum trap_outcome trap_handle(struct vm *vm);
 
-/* Deliver a pending virtual interrupt if the guest's IF allows it. */
-void trap_deliver_irq(struct vm *vm);
+/*
+ * How long the guest runs, after returning from an interrupt handler,
+ * before the next interrupt is delivered (see trap_deliver_irq).
+ */
+#define TRAP_IRQ_HOLD_NS 1000000ull
+
+/* Deliver a pending virtual interrupt if the guest's IF allows it and,
+ * with paced set, if the pacing hold has passed. */
+void trap_deliver_irq(struct vm *vm, bool paced);
+
+/* May an interrupt be delivered now?  (the virtual IF, and pacing) */
+bool trap_irq_deliverable(const struct vm *vm, uint64_t now);
 
 /* Before the next KVM_RUN: fill the monitor's control block and make the
  * frame safe for the monitor to pop. */

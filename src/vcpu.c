@@ -131,10 +131,15 @@ static void vcpu_timer_arm(struct vcpu_loop *l, uint64_t deadline)
 	l->timer_armed = deadline;
 }
 
-/* The earliest moment we must have control back: a tick or the timeout. */
+/* The earliest moment we must have control back: a tick, the end of an
+ * interrupt-pacing hold (trap.c), or the timeout. */
 static uint64_t vcpu_next_deadline(const struct vcpu_loop *l)
 {
 	uint64_t tick = pit_next_deadline(&l->g->pit);
+
+	if (l->vm && l->vm->irq_hold_until && pic_has_interrupt(&l->g->pic) &&
+	    (!tick || l->vm->irq_hold_until < tick))
+		tick = l->vm->irq_hold_until;
 
 	if (!tick || (l->timeout_at && l->timeout_at < tick))
 		return l->timeout_at;
@@ -170,8 +175,8 @@ static void vcpu_inject_shadow(struct vcpu_loop *l)
 	struct kvm_run *run = l->kvm->run;
 	struct kvm_interrupt irq = {.irq = MONITOR_IRQ_VECTOR};
 
-	if (!l->vm->vif || !pic_has_interrupt(&l->g->pic) || l->vm->irq_injected ||
-	    l->vm->single_step) { /* after sti: trap.c delivers at the step */
+	if (!trap_irq_deliverable(l->vm, pit_host_clock()) || !pic_has_interrupt(&l->g->pic) ||
+	    l->vm->irq_injected) {
 		run->request_interrupt_window = 0;
 		return;
 	}
@@ -358,7 +363,7 @@ static void vcpu_shadow_halt(struct vcpu_loop *l)
 		return;
 	}
 	vcpu_idle(l);
-	trap_deliver_irq(l->vm);
+	trap_deliver_irq(l->vm, false);
 }
 
 /*

@@ -52,9 +52,14 @@ struct vm {
 	bool halted;	   /* the guest executed hlt: wait for an interrupt */
 	bool irq_injected; /* MONITOR_IRQ_VECTOR queued with KVM_INTERRUPT, not yet taken */
 	bool sti_shadow;   /* the trap just handled was an sti that set IF */
-	bool single_step;  /* we set TF to let one instruction run after sti */
+	bool single_step;  /* we set TF to let one instruction run first (trap.c) */
+	bool hold_after_step; /* then hold interrupts for TRAP_IRQ_HOLD_NS */
 	uint32_t real_cr0; /* what the CPU's CR0 holds */
 	bool unbacked_reported; /* the first access to missing memory was reported */
+	/* Interrupt pacing (trap.c): the guest stack frame of the last
+	 * interrupt delivered, and until when the next one waits. */
+	uint32_t irq_frame_esp;
+	uint64_t irq_hold_until; /* ns, pit_host_clock() */
 };
 
 /*

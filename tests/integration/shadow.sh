@@ -172,7 +172,7 @@ expect_eq "writes the monitor: status 75" 75 "$(status_of wrmon)"
 expect_eq "writes the monitor: its scribbles on the monitor stack changed nothing" \
 	"tiny: hello" "$(cat "$OUT/wrmon.out")"
 expect_eq "writes the monitor: the code write is refused and reported" \
-	"kvmshadow: vm0: guest touched 0xffc00000 with paging off; 0xffc00000-0xffffffff is reserved for kvmshadow's monitor at eip=0x0010001d" \
+	"kvmshadow: vm0: guest touched 0xffc00000 with paging off; 0xffc00000-0xffffffff is reserved for kvmshadow's monitor at eip=0x0010002c" \
 	"$(cat "$OUT/wrmon.err")"
 
 boot badcr3 --timeout 60 "$TINY/tiny-badcr3.img"
