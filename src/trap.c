@@ -35,6 +35,19 @@ static const char *trap_ring_name(const struct monitor_frame *f)
 	return trap_from_user(f) ? "user" : "kernel";
 }
 
+/* "0x%08x" as a value, for trace lines that mention it only sometimes. */
+struct trap_hex_buf {
+	char s[12];
+};
+
+static struct trap_hex_buf trap_hex(uint32_t v)
+{
+	struct trap_hex_buf b;
+
+	snprintf(b.s, sizeof(b.s), "0x%08x", v);
+	return b;
+}
+
 /* Reflect an exception that emulation or a walk produced. */
 static void trap_reflect_fault(struct vm *vm, struct monitor_frame *f,
 			       const struct emulate_fault *fault)
@@ -50,9 +63,10 @@ static void trap_reflect_fault(struct vm *vm, struct monitor_frame *f,
 	} else {
 		vm->st->exceptions++;
 	}
-	if (trace_on(vm->trace, TRACE_EXCEPTION))
-		trace_line(vm->trace, "reflect exception %u (error 0x%x) at eip=0x%08x to the guest",
-			   fault->vector, fault->error_code, f->eip);
+	if (trace_on(vm->trace, fault->vector == T_PF ? TRACE_PAGEFAULT : TRACE_EXCEPTION))
+		trace_line(vm->trace, "reflect exception %u (error 0x%x%s%s) at eip=0x%08x to the guest",
+			   fault->vector, fault->error_code, fault->vector == T_PF ? ", cr2=" : "",
+			   fault->vector == T_PF ? trap_hex(fault->cr2).s : "", f->eip);
 	reflect_trap(vm, f, fault->vector, fault->has_error, fault->error_code, REFLECT_FAULT);
 }
 
@@ -187,16 +201,15 @@ static void trap_page_fault(struct vm *vm, struct monitor_frame *f)
 		return;
 	}
 	if (res.kind == SHADOW_TRUE) {
-		struct emulate_fault pf = {
-		    .vector = T_PF, .has_error = true, .error_code = res.error, .cr2 = va};
-
 		if (trace_on(vm->trace, TRACE_PAGEFAULT))
 			trace_line(vm->trace,
 				   "true page fault: %s %s va 0x%08x at eip=0x%08x (error 0x%x) -> "
 				   "reflect to the guest with cr2=0x%08x",
 				   trap_ring_name(f), f->error & PF_W ? "write" : "read", va, f->eip,
 				   res.error, va);
-		trap_reflect_fault(vm, f, &pf);
+		vm->sys.cr2 = va;
+		vm->st->true_faults++;
+		reflect_trap(vm, f, T_PF, true, res.error, REFLECT_FAULT);
 	}
 }
 
@@ -436,37 +449,41 @@ static void trap_check_pd(struct vm *vm)
 			vm->sys.cr3 & PAGE_MASK, pde);
 }
 
-static void trap_effect_cr3(struct vm *vm, const struct monitor_frame *f,
-			    const struct emulate_result *res)
+static void trap_effect_cr3(struct vm *vm, uint32_t eip, const struct emulate_result *res)
 {
 	trap_check_pd(vm);
 	shadow_flush(vm);
-	if (trace_on(vm->trace, TRACE_CR3))
+	if (!trace_on(vm->trace, TRACE_CR3))
+		return;
+	if (res->effects & EMULATE_EFFECT_CR3)
 		trace_line(vm->trace,
 			   "%s at 0x%08x: guest cr3=0x%08x -> shadow 0x%08x, emptied (a TLB flush)",
-			   res->text, f->eip, vm->sys.cr3, shadow_cr3(&vm->shadow));
+			   res->text, eip, vm->sys.cr3, shadow_cr3(&vm->shadow));
+	else
+		trace_line(vm->trace,
+			   "%s at 0x%08x: paging mode now cr0=0x%08x cr4=0x%08x -> shadow emptied",
+			   res->text, eip, vm->sys.cr0, vm->sys.cr4);
 }
 
-static void trap_effect_invlpg(struct vm *vm, const struct monitor_frame *f,
-			       const struct emulate_result *res)
+static void trap_effect_invlpg(struct vm *vm, uint32_t eip, const struct emulate_result *res)
 {
 	bool whole = shadow_invlpg(vm, res->invlpg_va);
 
 	vm->st->invlpgs++;
 	if (trace_on(vm->trace, TRACE_CR3))
 		trace_line(vm->trace, "%s at 0x%08x: drop the shadow entry for 0x%08x%s", res->text,
-			   f->eip, res->invlpg_va, whole ? " (a 4 MiB page: its whole table)" : "");
+			   eip, res->invlpg_va, whole ? " (a 4 MiB page: its whole table)" : "");
 }
 
-/* After EMULATE_DONE: do what the instruction's effects call for. */
-static void trap_effects(struct vm *vm, struct monitor_frame *f, const struct emulate_result *res)
+/* After EMULATE_DONE: do what the instruction (at eip) calls for. */
+static void trap_effects(struct vm *vm, uint32_t eip, const struct emulate_result *res)
 {
 	unsigned e = res->effects;
 
 	if (e & (EMULATE_EFFECT_CR3 | EMULATE_EFFECT_PAGING))
-		trap_effect_cr3(vm, f, res);
+		trap_effect_cr3(vm, eip, res);
 	if (e & EMULATE_EFFECT_INVLPG)
-		trap_effect_invlpg(vm, f, res);
+		trap_effect_invlpg(vm, eip, res);
 	if (e & EMULATE_EFFECT_GDT)
 		segments_mirror(vm);
 	if (e & EMULATE_EFFECT_HALT)
@@ -499,7 +516,8 @@ static void trap_iret(struct vm *vm, struct monitor_frame *f, const struct emula
 static void trap_trace_priv(struct vm *vm, const struct emulate_result *res, uint32_t eip,
 			    bool vif_before)
 {
-	if (res->effects & (EMULATE_EFFECT_CR3 | EMULATE_EFFECT_INVLPG | EMULATE_EFFECT_IRET))
+	if (res->effects & (EMULATE_EFFECT_CR3 | EMULATE_EFFECT_PAGING | EMULATE_EFFECT_INVLPG |
+			    EMULATE_EFFECT_IRET))
 		return; /* traced under cr3 and iret */
 	if (vif_before != vm->vif)
 		trace_line(vm->trace, "%s at 0x%08x: virtual IF %d -> %d", res->text, eip,
@@ -553,7 +571,7 @@ static void trap_emulate(struct vm *vm, struct monitor_frame *f, unsigned access
 			if (res.effects & EMULATE_EFFECT_SREG)
 				trap_load_sreg(vm, f, &res);
 		}
-		trap_effects(vm, f, &res);
+		trap_effects(vm, eip, &res);
 		if (trace_on(vm->trace, TRACE_PRIV))
 			trap_trace_priv(vm, &res, eip, vif_before);
 		break;
