@@ -522,6 +522,19 @@ static void trap_trace_priv(struct vm *vm, const struct emulate_result *res, uin
 	if (vif_before != vm->vif)
 		trace_line(vm->trace, "%s at 0x%08x: virtual IF %d -> %d", res->text, eip,
 			   vif_before, vm->vif);
+	else if (res->effects & EMULATE_EFFECT_IDT)
+		trace_line(vm->trace,
+			   "%s at 0x%08x: guest IDT recorded (base 0x%08x, limit 0x%x); the real "
+			   "IDT stays the monitor's",
+			   res->text, eip, vm->sys.idtr.base, vm->sys.idtr.limit);
+	else if (!strcmp(res->mnemonic, "lgdt"))
+		trace_line(vm->trace,
+			   "%s at 0x%08x: guest GDT (base 0x%08x, limit 0x%x) mirrored into the "
+			   "real GDT, DPL 0 -> 1",
+			   res->text, eip, vm->sys.gdtr.base, vm->sys.gdtr.limit);
+	else if (!strcmp(res->mnemonic, "ltr"))
+		trace_line(vm->trace, "%s at 0x%08x: guest TSS 0x%04x at 0x%08x, marked busy",
+			   res->text, eip, vm->sys.tr, vm->tss_base);
 	else
 		trace_line(vm->trace, "%s at 0x%08x: emulated", res->text, eip);
 }
