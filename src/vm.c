@@ -82,8 +82,8 @@ static uint8_t *vm_translate(struct vm *vm, uint32_t va, unsigned access,
 }
 
 /* Visit [va, va+len) page by page; with buf NULL, only check. */
-static int vm_copy_virt(struct vm *vm, uint32_t va, uint8_t *buf, const uint8_t *src,
-			unsigned len, unsigned access, struct emulate_fault *fault)
+static int vm_copy_virt(struct vm *vm, uint32_t va, uint8_t *buf, const uint8_t *src, unsigned len,
+			unsigned access, struct emulate_fault *fault)
 {
 	while (len) {
 		unsigned chunk = PAGE_SIZE - (va & ~PAGE_MASK);
@@ -145,17 +145,22 @@ static void vm_copy_in(struct vm *vm, const uint8_t *flat, uint64_t bytes)
 		memcpy(vm_phys(vm, (uint32_t)gpa), flat + gpa, PAGE_SIZE);
 }
 
+int vm_init_memory(struct vm *vm, struct machine *m, uint64_t mem_bytes, struct error *err)
+{
+	vm->m = m;
+	vm->walk_mem =
+	    (struct ptwalk_mem){.ctx = vm, .read32 = vm_walk_read32, .write32 = vm_walk_write32};
+	return p2m_init(&vm->p2m, &m->pool, mem_bytes, err) || p2m_populate(&vm->p2m, err) ? -1 : 0;
+}
+
 int vm_init(struct vm *vm, struct machine *m, struct guest *g, const struct loader_image *img,
 	    struct error *err)
 {
 	vm->name = g->name;
 	vm->g = g;
-	vm->m = m;
-	vm->walk_mem = (struct ptwalk_mem){
-	    .ctx = vm, .read32 = vm_walk_read32, .write32 = vm_walk_write32};
 	if (patch_scan(&vm->patch, g->mem, g->mem_bytes, img, err))
 		return -1;
-	if (p2m_init(&vm->p2m, &m->pool, g->mem_bytes, err) || p2m_populate(&vm->p2m, err))
+	if (vm_init_memory(vm, m, g->mem_bytes, err))
 		return -1;
 	vm_copy_in(vm, g->mem, g->mem_bytes);
 	/* From here on the guest's memory lives only in machine frames. */

@@ -73,6 +73,11 @@ int vm_init(struct vm *vm, struct machine *m, struct guest *g, const struct load
 	    struct error *err);
 void vm_destroy(struct vm *vm);
 
+/* The memory part of vm_init alone: back mem_bytes of guest memory with
+ * machine frames and set up the page walker's view of it (unit tests
+ * build a vm from this). */
+int vm_init_memory(struct vm *vm, struct machine *m, uint64_t mem_bytes, struct error *err);
+
 /* The first entry into the guest, at the Multiboot entry point. */
 int vm_enter(struct vm *vm, uint32_t entry, struct error *err);
 
