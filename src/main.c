@@ -144,6 +144,9 @@ static int main_boot_shadow(const struct options *opts, struct guest *g,
 		return main_fail(EXIT_VMM_ERROR, &err);
 	}
 	st.patch_sites = vm.patch.n;
+	if (!m.kvm.umip)
+		fprintf(stderr, "kvmshadow: warning: this CPU has no UMIP: the guest kernel's sgdt, "
+				"sidt, sldt, str and smsw will show the monitor's values\n");
 	vcpu_run(&m.kvm, g, &vm, opts->timeout_sec, trace, &st, &stop);
 	status = main_finish(opts, g, &st, &stop);
 	vm_destroy(&vm);
