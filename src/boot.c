@@ -23,7 +23,6 @@
 #include "multiboot.h"
 #include "x86.h"
 
-
 static void boot_put_mmap(uint8_t *mem, uint64_t mem_bytes, struct multiboot_info *info)
 {
 	struct multiboot_mmap_entry map[] = {
@@ -74,28 +73,11 @@ int boot_write_info(uint8_t *mem, uint64_t mem_bytes, const char *image, const c
 	return 0;
 }
 
-/* A flat 4 GiB segment as KVM wants it: the descriptor cache's contents. */
-static struct kvm_segment boot_flat_segment(uint16_t selector, uint8_t type)
-{
-	return (struct kvm_segment){
-	    .base = 0,
-	    .limit = 0xffffffff,
-	    .selector = selector,
-	    .type = type,
-	    .present = 1,
-	    .dpl = 0,
-	    .db = 1,
-	    .s = 1,
-	    .l = 0,
-	    .g = 1,
-	};
-}
-
 static void boot_fill_sregs(struct kvm_sregs *sregs)
 {
-	struct kvm_segment data = boot_flat_segment(BOOT_DS, 0x3);
+	struct kvm_segment data = kvm_flat_segment(BOOT_DS, 0x3);
 
-	sregs->cs = boot_flat_segment(BOOT_CS, 0xb);
+	sregs->cs = kvm_flat_segment(BOOT_CS, 0xb);
 	sregs->ds = sregs->es = sregs->fs = sregs->gs = sregs->ss = data;
 	sregs->gdt.base = BOOT_GDT_PA;
 	sregs->gdt.limit = 3 * 8 - 1;

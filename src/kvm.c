@@ -73,11 +73,28 @@ static bool kvm_has_umip(const struct kvm_cpuid2 *cpuid)
 }
 
 /*
+ * Shadow mode does not shadow PAE page tables, and its 32-bit walker has
+ * no PSE-36 or NX: a guest must not be told the CPU has them.  (Leaf 1
+ * EDX: PAE is bit 6, PSE-36 bit 17; leaf 0x80000001 EDX: NX is bit 20.)
+ */
+static void kvm_hide_for_shadow(struct kvm_cpuid2 *cpuid)
+{
+	for (uint32_t i = 0; i < cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		if (e->function == 1)
+			e->edx &= ~((1u << 6) | (1u << 17));
+		else if (e->function == 0x80000001)
+			e->edx &= ~(1u << 20);
+	}
+}
+
+/*
  * Without KVM_SET_CPUID2 the guest sees no CPU features at all, and KVM
  * then refuses CR4 bits such as PSE and PGE that the guest's page tables
  * need.  We pass on everything KVM can virtualise.
  */
-static int kvm_set_cpuid(struct kvm *kvm, struct error *err)
+static int kvm_set_cpuid(struct kvm *kvm, bool shadow, struct error *err)
 {
 	int nent = 64;
 
@@ -97,6 +114,8 @@ static int kvm_set_cpuid(struct kvm *kvm, struct error *err)
 		}
 		if (ret == 0) {
 			kvm->umip = kvm_has_umip(cpuid);
+			if (shadow)
+				kvm_hide_for_shadow(cpuid);
 			ret = ioctl(kvm->vcpu_fd, KVM_SET_CPUID2, cpuid);
 		}
 		free(cpuid);
@@ -106,7 +125,7 @@ static int kvm_set_cpuid(struct kvm *kvm, struct error *err)
 	}
 }
 
-int kvm_create_vcpu(struct kvm *kvm, struct error *err)
+int kvm_create_vcpu(struct kvm *kvm, bool shadow, struct error *err)
 {
 	int size;
 
@@ -122,7 +141,23 @@ int kvm_create_vcpu(struct kvm *kvm, struct error *err)
 		kvm->run = NULL;
 		return error_errno(err, "mapping the vCPU's kvm_run failed");
 	}
-	return kvm_set_cpuid(kvm, err);
+	return kvm_set_cpuid(kvm, shadow, err);
+}
+
+struct kvm_segment kvm_flat_segment(uint16_t selector, uint8_t type)
+{
+	return (struct kvm_segment){
+	    .base = 0,
+	    .limit = 0xffffffff,
+	    .selector = selector,
+	    .type = type,
+	    .present = 1,
+	    .dpl = selector & 3, /* the RPL of a segment just loaded is the CPL */
+	    .db = 1,
+	    .s = 1,
+	    .l = 0,
+	    .g = 1,
+	};
 }
 
 void kvm_close(struct kvm *kvm)

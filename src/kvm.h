@@ -25,8 +25,13 @@ int kvm_open(struct kvm *kvm, struct error *err);
 /* Back guest-physical [gpa, gpa + size) with host memory. */
 int kvm_add_memory(struct kvm *kvm, uint32_t slot, uint64_t gpa, void *host, uint64_t size,
 		   struct error *err);
-/* Create the vCPU, map its kvm_run and give it the host's CPUID. */
-int kvm_create_vcpu(struct kvm *kvm, struct error *err);
+/* Create the vCPU, map its kvm_run and give it the host's CPUID - less
+ * PAE, PSE-36 and NX for shadow mode, which does not shadow them. */
+int kvm_create_vcpu(struct kvm *kvm, bool shadow, struct error *err);
 void kvm_close(struct kvm *kvm);
+
+/* A flat 4 GiB code or data segment (type 0xb or 0x3) as KVM_SET_SREGS
+ * wants it: the descriptor cache's contents, DPL from the selector's RPL. */
+struct kvm_segment kvm_flat_segment(uint16_t selector, uint8_t type);
 
 #endif

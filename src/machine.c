@@ -166,7 +166,7 @@ int machine_init(struct machine *m, uint32_t nframes, struct error *err)
 	}
 	if (p2m_pool_init(&m->pool, nframes, m->mem, 0, err) || machine_build_monitor(m, err) ||
 	    kvm_open(&m->kvm, err) || kvm_add_memory(&m->kvm, 0, 0, m->mem, m->mem_bytes, err) ||
-	    kvm_create_vcpu(&m->kvm, err)) {
+	    kvm_create_vcpu(&m->kvm, true, err)) {
 		machine_destroy(m);
 		return -1;
 	}
@@ -182,21 +182,6 @@ void machine_destroy(struct machine *m)
 	m->mem = NULL;
 }
 
-static struct kvm_segment machine_segment(uint16_t selector, uint8_t type)
-{
-	return (struct kvm_segment){
-	    .base = 0,
-	    .limit = 0xffffffff,
-	    .selector = selector,
-	    .type = type,
-	    .present = 1,
-	    .dpl = selector & SEL_RPL_MASK,
-	    .db = 1,
-	    .s = 1,
-	    .g = 1,
-	};
-}
-
 /*
  * The only KVM_SET_SREGS of a shadow-mode run: protected mode with paging
  * on shadow tables, the monitor's GDT, IDT and TSS, and CR0.WP so that the
@@ -210,9 +195,9 @@ static struct kvm_segment machine_segment(uint16_t selector, uint8_t type)
 static void machine_set_sregs(const struct machine *m, const struct machine_entry *e,
 			      struct kvm_sregs *s)
 {
-	struct kvm_segment data = machine_segment(e->ds, 0x3);
+	struct kvm_segment data = kvm_flat_segment(e->ds, 0x3);
 
-	s->cs = machine_segment(e->cs, 0xb);
+	s->cs = kvm_flat_segment(e->cs, 0xb);
 	s->ds = s->es = s->fs = s->gs = s->ss = data;
 	s->gdt.base = MONITOR_GDT_VA;
 	s->gdt.limit = MONITOR_GDT_ENTRIES * 8 - 1;

@@ -105,7 +105,7 @@ static int main_boot_hw(const struct options *opts, struct guest *g,
 	int status;
 
 	if (kvm_open(&kvm, &err) || kvm_add_memory(&kvm, 0, 0, g->mem, g->mem_bytes, &err) ||
-	    kvm_create_vcpu(&kvm, &err) || boot_set_entry_state(&kvm, img->entry, &err)) {
+	    kvm_create_vcpu(&kvm, false, &err) || boot_set_entry_state(&kvm, img->entry, &err)) {
 		kvm_close(&kvm);
 		return main_fail(EXIT_VMM_ERROR, &err);
 	}

@@ -5,6 +5,7 @@
  * script can pick a counter with grep or awk; the names are documented in
  * Documentation/stats.md.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "guest.h"
@@ -62,23 +63,37 @@ void stats_count_emulated(struct stats *st, const char *mnemonic)
 	st->emulated[i].count++;
 }
 
+/* Shadow mode's counters, in the order --stats prints them. */
+static const struct {
+	const char *name;
+	size_t offset;
+} stats_shadow_counters[] = {
+    {"trap.total", offsetof(struct stats, traps)},
+    {"reflect.syscall", offsetof(struct stats, syscalls)},
+    {"reflect.int", offsetof(struct stats, soft_ints)},
+    {"reflect.exception", offsetof(struct stats, exceptions)},
+    {"reflect.irq", offsetof(struct stats, irqs_delivered)},
+    {"iret.to-user", offsetof(struct stats, iret_user)},
+    {"iret.to-kernel", offsetof(struct stats, iret_kernel)},
+    {"shadow.hidden-faults", offsetof(struct stats, hidden_faults)},
+    {"shadow.true-faults", offsetof(struct stats, true_faults)},
+    {"shadow.flushes", offsetof(struct stats, shadow_flushes)},
+    {"shadow.invlpg", offsetof(struct stats, invlpgs)},
+    {"patch.sites", offsetof(struct stats, patch_sites)},
+    {"emulate.total", offsetof(struct stats, emulated_total)},
+};
+
 static void stats_print_shadow(FILE *out, const struct stats *st)
 {
 	char name[64];
 
-	stats_line(out, "trap.total", st->traps);
-	stats_line(out, "reflect.syscall", st->syscalls);
-	stats_line(out, "reflect.int", st->soft_ints);
-	stats_line(out, "reflect.exception", st->exceptions);
-	stats_line(out, "reflect.irq", st->irqs_delivered);
-	stats_line(out, "iret.to-user", st->iret_user);
-	stats_line(out, "iret.to-kernel", st->iret_kernel);
-	stats_line(out, "shadow.hidden-faults", st->hidden_faults);
-	stats_line(out, "shadow.true-faults", st->true_faults);
-	stats_line(out, "shadow.flushes", st->shadow_flushes);
-	stats_line(out, "shadow.invlpg", st->invlpgs);
-	stats_line(out, "patch.sites", st->patch_sites);
-	stats_line(out, "emulate.total", st->emulated_total);
+	for (size_t i = 0; i < sizeof(stats_shadow_counters) / sizeof(stats_shadow_counters[0]);
+	     i++) {
+		const uint64_t *v =
+		    (const uint64_t *)((const char *)st + stats_shadow_counters[i].offset);
+
+		stats_line(out, stats_shadow_counters[i].name, *v);
+	}
 	for (unsigned i = 0; i < st->nemulated; i++) {
 		snprintf(name, sizeof(name), "emulate.%s", st->emulated[i].name);
 		for (char *c = name; *c; c++)
