@@ -240,30 +240,27 @@ void shadow_fault(struct vm *vm, uint32_t va, uint32_t error, struct shadow_faul
 	struct ptwalk_result w;
 	unsigned access = (error & (PF_W | PF_U)) | PTWALK_SET_AD;
 
-	*res = (struct shadow_fault){0};
+	*res = (struct shadow_fault){.kind = SHADOW_STOP};
 	ptwalk(&vm->walk_mem, vm->sys.cr0, vm->sys.cr3, vm->sys.cr4, va, access, &w);
-	if (va >= VMM_RESERVED_VA) {
-		shadow_monitor_fault(vm, va, &w, res);
-		return;
-	}
 	switch (w.status) {
-	case PTWALK_OK:
-		shadow_fill(vm, va, error, &w, res);
-		return;
-	case PTWALK_FAULT:
-		res->kind = SHADOW_TRUE;
-		res->error = w.error_code;
-		return;
 	case PTWALK_BAD_TABLE:
 		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
 			"guest page table entry for va 0x%08x lies at guest-physical 0x%08x, "
 			"outside its memory",
 			va, w.bad_gpa);
-		break;
+		return;
 	case PTWALK_UNSUPPORTED:
 		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
 			"guest enabled PAE paging, which shadow mode does not support yet");
+		return;
+	case PTWALK_OK:
+	case PTWALK_FAULT:
 		break;
 	}
-	res->kind = SHADOW_STOP;
+	if (va >= VMM_RESERVED_VA)
+		shadow_monitor_fault(vm, va, &w, res);
+	else if (w.status == PTWALK_OK)
+		shadow_fill(vm, va, error, &w, res);
+	else
+		*res = (struct shadow_fault){.kind = SHADOW_TRUE, .error = w.error_code};
 }

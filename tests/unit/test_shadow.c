@@ -288,6 +288,13 @@ Test(shadow, a_page_table_outside_memory_stops_the_guest)
 	cr_assert(strstr(stop.detail, "outside its memory"), "%s", stop.detail);
 }
 
+Test(shadow, a_bad_table_in_the_monitors_area_is_named_as_such)
+{
+	put32(PD_PA + 4 * 1023, 0x00f00000 | PTE_P | PTE_W);
+	cr_assert_eq(fault_at(VMM_RESERVED_VA + 0x1000, 0).kind, SHADOW_STOP);
+	cr_assert(strstr(stop.detail, "outside its memory"), "%s", stop.detail);
+}
+
 /* Many accesses of every kind, then every shadow entry against the reference. */
 Test(shadow, random_accesses_agree_with_the_reference_walk)
 {
