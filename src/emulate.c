@@ -690,7 +690,7 @@ static enum emulate_status emulate_mov_sreg(struct emulate_ctx *c, x86_reg reg)
 	st = emulate_operand16(c, &c->x86->operands[1], &sel);
 	if (st != EMULATE_DONE)
 		return st;
-	c->res->sreg.reg = reg == X86_REG_SS ? EMULATE_SREG_SS
+	c->res->sreg.reg = reg == X86_REG_SS   ? EMULATE_SREG_SS
 			   : reg == X86_REG_DS ? EMULATE_SREG_DS
 					       : EMULATE_SREG_ES;
 	c->res->sreg.sel = sel;
@@ -1308,4 +1308,24 @@ void emulate_insn(struct emulator *em, const uint8_t *bytes, size_t len,
 	emulate_insn_text(c.insn, res);
 	res->status = emulate_dispatch(&c);
 	emulate_commit(&c, regs, sys);
+}
+
+unsigned emulate_mem_operands(struct emulator *em, const struct emulate_regs *regs,
+			      struct emulate_mem_operand *out, unsigned max)
+{
+	struct emulate_result res;
+	struct emulate_ctx c = {
+	    .insn = em->insn, .x86 = &em->insn->detail->x86, .regs = *regs, .res = &res};
+	unsigned n = 0;
+
+	for (int i = 0; i < c.x86->op_count && n < max; i++) {
+		const cs_x86_op *op = &c.x86->operands[i];
+
+		if (op->type != X86_OP_MEM || emulate_ea(&c, op, &out[n].va) != EMULATE_DONE)
+			continue;
+		out[n].size = op->size;
+		out[n].write = op->access & CS_AC_WRITE;
+		n++;
+	}
+	return n;
 }

@@ -145,4 +145,21 @@ void emulate_insn(struct emulator *em, const uint8_t *bytes, size_t len,
 		  struct emulate_sys *sys, const struct emulate_ops *ops,
 		  struct emulate_result *res);
 
+/* A memory operand of a decoded instruction. */
+struct emulate_mem_operand {
+	uint32_t va; /* linear address: base + index * scale + disp, flat segments */
+	unsigned size;
+	bool write;
+};
+
+/*
+ * The memory operands of the instruction the last emulate_insn call
+ * decoded, as the CPU would address them with these registers - whatever
+ * that call's status, as long as the bytes decoded (EMULATE_DONE or
+ * EMULATE_UNSUPPORTED).  Operands through FS or GS, or with registers we
+ * do not model, are left out.  Returns how many were stored (at most max).
+ */
+unsigned emulate_mem_operands(struct emulator *em, const struct emulate_regs *regs,
+			      struct emulate_mem_operand *out, unsigned max);
+
 #endif

@@ -64,7 +64,8 @@ static void trap_reflect_fault(struct vm *vm, struct monitor_frame *f,
 		vm->st->exceptions++;
 	}
 	if (trace_on(vm->trace, fault->vector == T_PF ? TRACE_PAGEFAULT : TRACE_EXCEPTION))
-		trace_line(vm->trace, "reflect exception %u (error 0x%x%s%s) at eip=0x%08x to the guest",
+		trace_line(vm->trace,
+			   "reflect exception %u (error 0x%x%s%s) at eip=0x%08x to the guest",
 			   fault->vector, fault->error_code, fault->vector == T_PF ? ", cr2=" : "",
 			   fault->vector == T_PF ? trap_hex(fault->cr2).s : "", f->eip);
 	reflect_trap(vm, f, fault->vector, fault->has_error, fault->error_code, REFLECT_FAULT);
@@ -91,9 +92,9 @@ static void trap_soft_int(struct vm *vm, struct monitor_frame *f, unsigned vecto
 	if (reflect_trap(vm, f, vector, false, 0, REFLECT_SOFT))
 		return;
 	if (trace_on(vm->trace, TRACE_SYSCALL))
-		trace_line(vm->trace, "int 0x%02x from %s eip=0x%08x -> guest handler 0x%08x at ring 1",
-			   vector, user ? "user" : "kernel", from - (vector == 0x80 ? 2 : 1),
-			   f->eip);
+		trace_line(
+		    vm->trace, "int 0x%02x from %s eip=0x%08x -> guest handler 0x%08x at ring 1",
+		    vector, user ? "user" : "kernel", from - (vector == 0x80 ? 2 : 1), f->eip);
 }
 
 /*
@@ -160,7 +161,8 @@ static void trap_report_unbacked(struct vm *vm, const struct monitor_frame *f, u
 	fprintf(stderr,
 		"kvmshadow: %s: guest %s unbacked physical address 0x%x (%u bytes); %s "
 		"(reported once)\n",
-		vm->name, write ? "wrote" : "read", gpa, size, write ? "ignored" : "reads as all ones");
+		vm->name, write ? "wrote" : "read", gpa, size,
+		write ? "ignored" : "reads as all ones");
 }
 
 /* A write to missing memory vanishes: step over the instruction. */
@@ -171,21 +173,23 @@ static void trap_discard_write(struct vm *vm, struct monitor_frame *f, uint32_t 
 	trap_report_unbacked(vm, f, gpa, true);
 	trap_operand_size(vm, f, &len);
 	if (!len) {
-		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
-			"guest wrote to unbacked guest-physical 0x%08x with an instruction kvmshadow "
-			"cannot decode",
-			gpa);
+		vm_stop(
+		    vm, VCPU_STOP_GUEST_ERROR,
+		    "guest wrote to unbacked guest-physical 0x%08x with an instruction kvmshadow "
+		    "cannot decode",
+		    gpa);
 		return;
 	}
 	f->eip += (uint32_t)len;
 }
 
-static void trap_page_fault(struct vm *vm, struct monitor_frame *f)
+/* A page fault at va with this error code, as the CPU reported it or as
+ * segment truncation implies it (trap_truncated). */
+static void trap_page_fault_at(struct vm *vm, struct monitor_frame *f, uint32_t va, uint32_t error)
 {
 	struct shadow_fault res;
-	uint32_t va = f->cr2;
 
-	shadow_fault(vm, va, f->error, &res);
+	shadow_fault(vm, va, error, &res);
 	if (res.kind == SHADOW_DISCARD)
 		return trap_discard_write(vm, f, res.gpa);
 	if (res.kind == SHADOW_HIDDEN) {
@@ -196,7 +200,7 @@ static void trap_page_fault(struct vm *vm, struct monitor_frame *f)
 			trace_line(vm->trace,
 				   "hidden page fault: %s %s va 0x%08x at eip=0x%08x; guest maps "
 				   "it to pa 0x%08x -> install shadow pte 0x%08x",
-				   trap_ring_name(f), f->error & PF_W ? "write" : "read", va, f->eip,
+				   trap_ring_name(f), error & PF_W ? "write" : "read", va, f->eip,
 				   res.gpa, res.spte);
 		return;
 	}
@@ -205,12 +209,45 @@ static void trap_page_fault(struct vm *vm, struct monitor_frame *f)
 			trace_line(vm->trace,
 				   "true page fault: %s %s va 0x%08x at eip=0x%08x (error 0x%x) -> "
 				   "reflect to the guest with cr2=0x%08x",
-				   trap_ring_name(f), f->error & PF_W ? "write" : "read", va, f->eip,
+				   trap_ring_name(f), error & PF_W ? "write" : "read", va, f->eip,
 				   res.error, va);
 		vm->sys.cr2 = va;
 		vm->st->true_faults++;
 		reflect_trap(vm, f, T_PF, true, res.error, REFLECT_FAULT);
 	}
+}
+
+static void trap_page_fault(struct vm *vm, struct monitor_frame *f)
+{
+	trap_page_fault_at(vm, f, f->cr2, f->error);
+}
+
+/*
+ * Segment truncation.  Every guest segment in the real GDT ends below the
+ * monitor (segments.c), so on hardware that checks segment limits a
+ * ring-1 access to the monitor's 4 MiB is #GP(0) instead of a read of the
+ * monitor.  The guest expects what its own page tables say there: a page
+ * fault.  So an ordinary instruction (not one we emulate) that took
+ * #GP(0) with a memory operand reaching 0xffc00000 becomes that page
+ * fault.  (QEMU's TCG, which runs our sandbox, checks no limits: there the
+ * access simply reads the monitor; Documentation/privilege.md.)
+ */
+static bool trap_truncated(struct vm *vm, struct monitor_frame *f, const struct emulate_regs *r)
+{
+	struct emulate_mem_operand ops[4];
+	unsigned n = emulate_mem_operands(&vm->em, r, ops, 4);
+
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t last = (uint64_t)ops[i].va + (ops[i].size ? ops[i].size - 1 : 0);
+
+		if (last < VMM_RESERVED_VA)
+			continue;
+		trap_page_fault_at(vm, f,
+				   ops[i].va >= VMM_RESERVED_VA ? ops[i].va : VMM_RESERVED_VA,
+				   ops[i].write ? PF_W : 0);
+		return true;
+	}
+	return false;
 }
 
 /* --- Interrupt pacing ------------------------------------------------------------ */
@@ -283,7 +320,8 @@ struct trap_mem {
 	unsigned access; /* PF_U for an instruction from user mode */
 };
 
-static int trap_op_read(void *ctx, uint32_t va, void *buf, unsigned len, struct emulate_fault *fault)
+static int trap_op_read(void *ctx, uint32_t va, void *buf, unsigned len,
+			struct emulate_fault *fault)
 {
 	struct trap_mem *t = ctx;
 
@@ -509,7 +547,8 @@ static void trap_iret(struct vm *vm, struct monitor_frame *f, const struct emula
 	trap_irq_returned(vm, f, frame);
 	if (trace_on(vm->trace, TRACE_IRET))
 		trace_line(vm->trace, "guest kernel iret at 0x%08x -> %s eip=0x%08x", at,
-			   trap_from_user(f) ? "real return to user" : "return within the kernel to",
+			   trap_from_user(f) ? "real return to user"
+					     : "return within the kernel to",
 			   f->eip);
 }
 
@@ -547,8 +586,8 @@ static void trap_emulate(struct vm *vm, struct monitor_frame *f, unsigned access
 				  .write = trap_op_write,
 				  .in = trap_op_in,
 				  .out = trap_op_out};
-	struct emulate_regs r = {f->eax, f->ecx, f->edx, f->ebx, f->esp, f->ebp, f->esi, f->edi,
-				 f->eip, vm_guest_eflags(vm, f->eflags)};
+	struct emulate_regs r = {f->eax, f->ecx, f->edx, f->ebx, f->esp,
+				 f->ebp, f->esi, f->edi, f->eip, vm_guest_eflags(vm, f->eflags)};
 	uint8_t bytes[EMULATE_MAX_INSN];
 	struct emulate_fault fetch_fault;
 	struct emulate_result res;
@@ -592,8 +631,11 @@ static void trap_emulate(struct vm *vm, struct monitor_frame *f, unsigned access
 		trap_reflect_fault(vm, f, &res.fault);
 		break;
 	case EMULATE_UNSUPPORTED:
-		vm_stop(vm, VCPU_STOP_GUEST_ERROR, "guest %s executed %s, which kvmshadow does not emulate",
-			trap_ring_name(f), res.text);
+		if (!(access & PF_U) && f->error == 0 && trap_truncated(vm, f, &r))
+			break;
+		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
+			"guest %s executed %s, which kvmshadow does not emulate", trap_ring_name(f),
+			res.text);
 		break;
 	}
 }
@@ -661,8 +703,9 @@ static void trap_sti_shadow(struct vm *vm, struct monitor_frame *f)
 		return;
 	trap_step_one(vm, f, false);
 	if (trace_on(vm->trace, TRACE_IRQ))
-		trace_line(vm->trace, "interrupt pending after sti: single-step one more "
-				      "instruction at 0x%08x first",
+		trace_line(vm->trace,
+			   "interrupt pending after sti: single-step one more "
+			   "instruction at 0x%08x first",
 			   f->eip);
 }
 
@@ -705,7 +748,8 @@ static void trap_dispatch(struct vm *vm, struct monitor_frame *f, unsigned vecto
 		}
 		vm->st->exceptions++;
 		if (trace_on(vm->trace, TRACE_EXCEPTION))
-			trace_line(vm->trace, "exception %u from %s eip=0x%08x -> reflect to the guest",
+			trace_line(vm->trace,
+				   "exception %u from %s eip=0x%08x -> reflect to the guest",
 				   vector, trap_ring_name(f), f->eip);
 		reflect_trap(vm, f, vector, trap_has_error(vector), f->error, REFLECT_FAULT);
 		break;

@@ -49,16 +49,24 @@ counter() {
 }
 
 # --- every program, with --stats ------------------------------------------------
-# The console must be hw mode's and QEMU's, but for the one documented
-# difference (tests/expected/shadow-known-differences.sed: kspy).
-sed -f "$EXPECT/shadow-known-differences.sed" "$EXPECT/guest-all.txt" >"$OUT/all.expected"
+# The console must be hw mode's and QEMU's, exactly - or, where the CPU
+# does not check segment limits (QEMU's TCG, which runs our sandbox), that
+# with the one documented difference (tests/expected/shadow-known-differences.sed:
+# kspy).  Which of the two it is follows from the status: 0 or 1.
 boot all --timeout 300 --stats "$GUEST"
-expect_eq "all programs: status 1 (kspy's known difference only)" 1 "$(status_of all)"
+known=cat
+if ! cmp -s "$EXPECT/guest-all.txt" "$OUT/all.out"; then
+	known="sed -f $EXPECT/shadow-known-differences.sed"
+	echo "  (segment limits not enforced here: expecting the documented kspy difference)" >&2
+fi
+expect_eq "all programs: status (0, or 1 for kspy's known difference)" \
+	"$([ "$known" = cat ] && echo 0 || echo 1)" "$(status_of all)"
+$known "$EXPECT/guest-all.txt" >"$OUT/all.expected"
 expect_file_eq "all programs: console output" "$OUT/all.expected" "$OUT/all.out"
 for other in "$BUILD/tests/kvm/all.out:hw mode" "$BUILD/tests/qemu/all.out:plain QEMU"; do
 	file=${other%%:*}
 	if [ -f "$file" ]; then
-		sed -f "$EXPECT/shadow-known-differences.sed" "$file" >"$OUT/other.expected"
+		$known "$file" >"$OUT/other.expected"
 		expect_file_eq "transparency: same console as ${other#*:}" "$OUT/other.expected" \
 			"$OUT/all.out"
 	else
@@ -67,7 +75,7 @@ for other in "$BUILD/tests/kvm/all.out:hw mode" "$BUILD/tests/qemu/all.out:plain
 done
 expect_eq "all programs: stderr is the stop line and the counters only" "" \
 	"$(grep -v -e '^  [a-z]' -e '^kvmshadow: stats for vm0 (mode shadow, ' \
-		-e '^kvmshadow: vm0: guest wrote 0x1 to the debug-exit port at eip=0x' "$OUT/all.err")"
+		-e '^kvmshadow: vm0: guest wrote 0x[01] to the debug-exit port at eip=0x' "$OUT/all.err")"
 
 # The counters agree with each other and with the guest.
 expect_cmp "--stats: one exit per trap (the monitor's out)" "$(counter all trap.total)" eq \

@@ -1146,6 +1146,32 @@ Test(emulate, mov_es_from_unmapped_memory_faults)
 	assert_pf(0, MEM_BASE + MEM_SIZE + 0x1000);
 }
 
+/* Segment truncation (trap.c) needs the operands of instructions we do
+ * not emulate: their addresses, sizes and directions. */
+Test(emulate, memory_operands_of_an_ordinary_instruction)
+{
+	struct emulate_mem_operand op[4];
+
+	regs.ebx = 0xffbffff0;
+	regs.ecx = 3;
+	regs.edx = 0xffc00010;
+	EMU(0x8b, 0x44, 0x8b, 0x10); /* mov eax, [ebx + ecx*4 + 0x10] */
+	cr_assert_eq(res.status, EMULATE_UNSUPPORTED);
+	cr_assert_eq(emulate_mem_operands(&em, &regs, op, 4), 1);
+	cr_assert_eq(op[0].va, 0xffc0000c);
+	cr_assert_eq(op[0].size, 4);
+	cr_assert_not(op[0].write);
+	EMU(0x66, 0x89, 0x02); /* mov [edx], ax */
+	cr_assert_eq(emulate_mem_operands(&em, &regs, op, 4), 1);
+	cr_assert_eq(op[0].va, 0xffc00010);
+	cr_assert_eq(op[0].size, 2);
+	cr_assert(op[0].write);
+	EMU(0x01, 0xd8); /* add eax, ebx: none */
+	cr_assert_eq(emulate_mem_operands(&em, &regs, op, 4), 0);
+	EMU(0x64, 0x8b, 0x02); /* mov eax, fs:[edx]: FS may have a base, left out */
+	cr_assert_eq(emulate_mem_operands(&em, &regs, op, 4), 0);
+}
+
 Test(emulate, ud2_is_reflected_as_ud)
 {
 	EMU(0x0f, 0x0b); /* ud2 */
