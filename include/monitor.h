@@ -67,6 +67,8 @@
 #define CTL_INVLPG		4	/* nonzero: invlpg this address */
 #define CTL_FRAME		8	/* the monitor stores its frame pointer here */
 #define CTL_CR0			12	/* nonzero: load this into CR0 (the guest's TS, EM, MP) */
+#define CTL_CR4			16	/* bit 31 set: load the rest into CR4 (OSFXSR...) */
+#define CTL_LOAD		0x80000000u
 
 /* struct monitor_frame, byte offsets, lowest address first. */
 #define FRAME_CR2		0
@@ -103,6 +105,7 @@ struct monitor_ctl {
 	uint32_t invlpg;
 	uint32_t frame;
 	uint32_t cr0;
+	uint32_t cr4;
 };
 
 /* The real CR0 in shadow mode, before the guest's TS, EM and MP. */

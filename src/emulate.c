@@ -531,8 +531,10 @@ static enum emulate_status emulate_iret(struct emulate_ctx *c)
 		st = emulate_stack_read(c, i, &frame[i]);
 		if (st != EMULATE_DONE)
 			return st;
-		if (i == 2 && (frame[1] & SEL_RPL_MASK))
-			words = 5; /* outer ring: esp and ss follow */
+		/* An outer ring: esp and ss follow.  RPL 1 is not one: under
+		 * kvmshadow the guest kernel's own CS has RPL 1. */
+		if (i == 2 && (frame[1] & SEL_RPL_MASK) >= 2)
+			words = 5;
 	}
 	if (frame[2] & FL_VM)
 		return emulate_unsupported(c, "iret to virtual-8086 mode");

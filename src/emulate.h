@@ -105,7 +105,8 @@ struct emulate_result {
 	/*
 	 * The frame an iret popped.  eflags is already reduced to what a
 	 * CPL-0 iret may load (as popf, plus RF).  esp and ss are valid only
-	 * if to_outer: the popped cs has a non-zero RPL.
+	 * if to_outer: the popped cs has RPL 2 or 3 (RPL 1 is the guest
+	 * kernel's own CS as the CPU shows it in shadow mode).
 	 */
 	struct {
 		uint32_t eip, cs, eflags, esp, ss;

@@ -73,9 +73,10 @@ static bool kvm_has_umip(const struct kvm_cpuid2 *cpuid)
 }
 
 /*
- * Shadow mode does not shadow PAE page tables, and its 32-bit walker has
- * no PSE-36 or NX: a guest must not be told the CPU has them.  (Leaf 1
- * EDX: PAE is bit 6, PSE-36 bit 17; leaf 0x80000001 EDX: NX is bit 20.)
+ * Shadow mode does not shadow PAE page tables, its 32-bit walker has no
+ * PSE-36 or NX, and it does not emulate sysenter: a guest must not be
+ * told the CPU has them.  (Leaf 1 EDX: SEP is bit 11, PAE bit 6, PSE-36
+ * bit 17; leaf 0x80000001 EDX: NX is bit 20.)
  */
 static void kvm_hide_for_shadow(struct kvm_cpuid2 *cpuid)
 {
@@ -83,7 +84,7 @@ static void kvm_hide_for_shadow(struct kvm_cpuid2 *cpuid)
 		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
 
 		if (e->function == 1)
-			e->edx &= ~((1u << 6) | (1u << 17));
+			e->edx &= ~((1u << 6) | (1u << 11) | (1u << 17));
 		else if (e->function == 0x80000001)
 			e->edx &= ~(1u << 20);
 	}

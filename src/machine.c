@@ -211,7 +211,7 @@ static void machine_set_sregs(const struct machine *m, const struct machine_entr
 	s->ldt = (struct kvm_segment){.unusable = 1};
 	s->cr0 = MONITOR_CR0;
 	s->cr3 = e->cr3;
-	s->cr4 = m->kvm.umip ? CR4_UMIP : 0;
+	s->cr4 = m->kvm.umip ? CR4_UMIP : 0; /* vm.c's real_cr4 starts the same */
 	s->efer = 0;
 }
 

@@ -69,6 +69,12 @@ monitor_common:
 	jz	0f
 	movl	%eax, %cr0
 0:
+	/* The guest changed CR4.OSFXSR or OSXMMEXCPT: SSE must see it. */
+	movl	MONITOR_CTL_VA + CTL_CR4, %eax
+	btrl	$31, %eax
+	jnc	3f
+	movl	%eax, %cr4
+3:
 	/* A new shadow page directory, or the same one to flush the TLB. */
 	movl	MONITOR_CTL_VA + CTL_CR3, %eax
 	testl	%eax, %eax

@@ -101,7 +101,7 @@ static int reflect_push(struct vm *vm, const struct monitor_frame *f, uint32_t *
 }
 
 int reflect_trap(struct vm *vm, struct monitor_frame *f, unsigned vector, bool has_error,
-		 uint32_t error, enum reflect_kind kind)
+		 uint32_t error)
 {
 	struct x86_gate gate;
 	uint32_t ss, esp, eflags;
@@ -109,19 +109,19 @@ int reflect_trap(struct vm *vm, struct monitor_frame *f, unsigned vector, bool h
 
 	if (reflect_gate(vm, vector, &gate))
 		return -1;
-	/* int n from user mode needs a gate user mode may use; if not, the
-	 * #GP points at the int (2 bytes, or 1 for int3 and into). */
-	if (kind == REFLECT_SOFT && (f->cs & SEL_RPL_MASK) == 3 &&
-	    ((gate.type_attr >> 5) & 3) < 3) {
-		f->eip -= (vector == T_BP || vector == T_OF) ? 1 : 2;
-		return reflect_trap(vm, f, T_GP, true, vector * 8 + 2, REFLECT_FAULT);
-	}
 	cs = segments_to_real(gate.selector);
 	if ((cs & SEL_RPL_MASK) != 1 || !segments_code_ok(vm, cs)) {
 		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
 			"guest IDT entry 0x%02x points at selector 0x%04x, which is not the "
 			"guest kernel's code",
 			vector, gate.selector);
+		return -1;
+	}
+	if (((uint32_t)gate.offset_hi << 16 | gate.offset_lo) > segments_limit(vm, cs)) {
+		vm_stop(vm, VCPU_STOP_TRIPLE_FAULT,
+			"guest triple fault: its IDT entry 0x%02x points past the end of its code "
+			"segment",
+			vector);
 		return -1;
 	}
 	if (reflect_stack(vm, f, &ss, &esp) || reflect_push(vm, f, &esp, has_error, error, vector))
@@ -137,12 +137,29 @@ int reflect_trap(struct vm *vm, struct monitor_frame *f, unsigned vector, bool h
 	return 0;
 }
 
+int reflect_int(struct vm *vm, struct monitor_frame *f, unsigned vector, unsigned len)
+{
+	struct x86_gate gate;
+
+	if (reflect_gate(vm, vector, &gate))
+		return -1;
+	/* From user mode the gate must allow it; if not, the #GP points at
+	 * the int instruction. */
+	if ((f->cs & SEL_RPL_MASK) == 3 && ((gate.type_attr >> 5) & 3) < 3) {
+		f->eip -= len;
+		return reflect_trap(vm, f, T_GP, true, vector * 8 + 2);
+	}
+	return reflect_trap(vm, f, vector, false, 0);
+}
+
 uint32_t reflect_iret(struct vm *vm, struct monitor_frame *f, const struct emulate_result *res,
 		      uint32_t esp)
 {
 	uint16_t cs = segments_to_real((uint16_t)res->iret.cs);
 	uint16_t ss = (uint16_t)res->iret.ss;
 
+	if (res->iret.eip > segments_limit(vm, cs))
+		return 0 + 1; /* #GP(0): past the end of the code segment */
 	switch (cs & SEL_RPL_MASK) {
 	case 1: /* back into the guest kernel, on the same stack */
 		if (!segments_code_ok(vm, cs))

@@ -22,20 +22,24 @@
 
 struct vm;
 
-enum reflect_kind {
-	REFLECT_FAULT, /* an exception: eip is where it happened (or after, for traps) */
-	REFLECT_SOFT,  /* int n: eip is after the instruction; the gate's DPL is checked */
-	REFLECT_IRQ,   /* an external interrupt */
-};
 
 /*
  * Rewrite frame f so that the monitor's iret enters the guest's handler
- * for vector, with the guest's frame on the guest's stack.  Returns 0, or
- * -1 after stopping the vm (a guest IDT or stack the CPU could not use:
- * on hardware that would end in a double or triple fault).
+ * for vector, with the guest's frame on the guest's stack: f's eip is the
+ * return address the guest will see (the faulting instruction for a
+ * fault, the next one for a trap, int n or interrupt).  Returns 0, or -1
+ * after stopping the vm (a guest IDT or stack the CPU could not use: on
+ * hardware, a double and then a triple fault).
  */
 int reflect_trap(struct vm *vm, struct monitor_frame *f, unsigned vector, bool has_error,
-		 uint32_t error, enum reflect_kind kind);
+		 uint32_t error);
+
+/*
+ * int n of len bytes (eip is after it): as reflect_trap, but from user
+ * mode the guest's gate must have DPL 3, else the guest gets #GP(n*8+2)
+ * at the instruction, as the CPU would give it.
+ */
+int reflect_int(struct vm *vm, struct monitor_frame *f, unsigned vector, unsigned len);
 
 /*
  * The guest kernel's iret popped 'iret' (emulate.c), leaving its stack at

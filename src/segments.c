@@ -64,6 +64,8 @@ static uint64_t segments_convert(uint64_t d)
 	if (end >= MONITOR_BASE) { /* stop the segment below the monitor */
 		uint64_t bytes = MONITOR_BASE - (uint64_t)base;
 
+		if (bytes < PAGE_SIZE) /* less than one 4 KiB unit: byte granular */
+			d &= ~((uint64_t)DESC_G << 48);
 		d = (d >> 55) & 1 ? segments_set_limit(d, (uint32_t)(bytes >> 12) - 1)
 				  : segments_set_limit(d, (uint32_t)bytes - 1);
 	}
@@ -120,6 +122,15 @@ static bool segments_check(const struct vm *vm, uint16_t sel, bool code)
 	if (code)
 		return access & DESC_CODE;
 	return !(access & DESC_CODE) && (access & DESC_RW);
+}
+
+uint32_t segments_limit(const struct vm *vm, uint16_t sel)
+{
+	uint64_t d;
+
+	if (!segments_desc(vm, sel, &d))
+		return 0;
+	return (uint32_t)segments_limit_bytes(d);
 }
 
 bool segments_code_ok(const struct vm *vm, uint16_t sel)

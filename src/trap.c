@@ -68,7 +68,7 @@ static void trap_reflect_fault(struct vm *vm, struct monitor_frame *f,
 			   "reflect exception %u (error 0x%x%s%s) at eip=0x%08x to the guest",
 			   fault->vector, fault->error_code, fault->vector == T_PF ? ", cr2=" : "",
 			   fault->vector == T_PF ? trap_hex(fault->cr2).s : "", f->eip);
-	reflect_trap(vm, f, fault->vector, fault->has_error, fault->error_code, REFLECT_FAULT);
+	reflect_trap(vm, f, fault->vector, fault->has_error, fault->error_code);
 }
 
 static void trap_reflect_gp(struct vm *vm, struct monitor_frame *f, uint32_t error)
@@ -80,21 +80,46 @@ static void trap_reflect_gp(struct vm *vm, struct monitor_frame *f, uint32_t err
 
 /* --- System calls and other int n ------------------------------------------ */
 
-static void trap_soft_int(struct vm *vm, struct monitor_frame *f, unsigned vector)
+/* int n, len bytes long, eip already after it. */
+static void trap_soft_int(struct vm *vm, struct monitor_frame *f, unsigned vector, unsigned len)
 {
-	uint32_t from = f->eip;
+	uint32_t from = f->eip - len;
 	bool user = trap_from_user(f);
 
 	if (vector == 0x80)
 		vm->st->syscalls++;
 	else
 		vm->st->soft_ints++;
-	if (reflect_trap(vm, f, vector, false, 0, REFLECT_SOFT))
+	if (reflect_int(vm, f, vector, len))
 		return;
 	if (trace_on(vm->trace, TRACE_SYSCALL))
-		trace_line(
-		    vm->trace, "int 0x%02x from %s eip=0x%08x -> guest handler 0x%08x at ring 1",
-		    vector, user ? "user" : "kernel", from - (vector == 0x80 ? 2 : 1), f->eip);
+		trace_line(vm->trace,
+			   "int 0x%02x from %s eip=0x%08x -> guest handler 0x%08x at ring 1",
+			   vector, user ? "user" : "kernel", from, f->eip);
+}
+
+/* How many prefix bytes start b[0..len)? */
+static size_t trap_prefixes(const uint8_t *b, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && b[i] && strchr("\x26\x2e\x36\x3e\x64\x65\x66\x67\xf2\xf3", b[i]))
+		i++;
+	return i;
+}
+
+/* int3 (cc) and into (ce) are one byte; int 3 / int 4 as cd 03 / cd 04 two. */
+static unsigned trap_int_len(struct vm *vm, const struct monitor_frame *f, unsigned vector)
+{
+	struct emulate_fault fault;
+	uint8_t b;
+
+	if (vector == 0x80)
+		return 2;
+	if (!vm_read_virt(vm, f->eip - 1, &b, 1, trap_from_user(f) ? PF_U : 0, &fault) &&
+	    (b == 0xcc || b == 0xce))
+		return 1;
+	return 2;
 }
 
 /*
@@ -105,19 +130,21 @@ static void trap_soft_int(struct vm *vm, struct monitor_frame *f, unsigned vecto
 static void trap_int_via_gp(struct vm *vm, struct monitor_frame *f)
 {
 	unsigned vector = (f->error >> 3) & 0xff;
-	uint8_t insn[2];
-	struct emulate_fault fault;
 	unsigned access = trap_from_user(f) ? PF_U : 0;
+	uint8_t insn[EMULATE_MAX_INSN];
+	struct emulate_fault fault;
+	size_t got = 0, p;
 
-	if (vm_read_virt(vm, f->eip, insn, 2, access, &fault) || insn[0] != 0xcd ||
-	    insn[1] != vector) {
-		vm_stop(vm, VCPU_STOP_VMM_ERROR,
-			"#GP for vector 0x%02x at eip=0x%08x, but no int 0x%02x there", vector,
-			f->eip, vector);
-		return;
-	}
-	f->eip += 2;
-	trap_soft_int(vm, f, vector);
+	/* The #GP points at the int, prefixes and all.  Anything else there
+	 * (the guest changed its code under us) gets the #GP itself. */
+	while (got < sizeof(insn) &&
+	       !vm_read_virt(vm, f->eip + (uint32_t)got, insn + got, 1, access, &fault))
+		got++;
+	p = trap_prefixes(insn, got);
+	if (p + 2 > got || insn[p] != 0xcd || insn[p + 1] != vector)
+		return trap_reflect_gp(vm, f, f->error);
+	f->eip += (uint32_t)p + 2;
+	trap_soft_int(vm, f, vector, (unsigned)p + 2);
 }
 
 /* --- Page faults -------------------------------------------------------------- */
@@ -213,7 +240,7 @@ static void trap_page_fault_at(struct vm *vm, struct monitor_frame *f, uint32_t 
 				   res.error, va);
 		vm->sys.cr2 = va;
 		vm->st->true_faults++;
-		reflect_trap(vm, f, T_PF, true, res.error, REFLECT_FAULT);
+		reflect_trap(vm, f, T_PF, true, res.error);
 	}
 }
 
@@ -271,7 +298,7 @@ static bool trap_truncated(struct vm *vm, struct monitor_frame *f, const struct 
  */
 bool trap_irq_deliverable(const struct vm *vm, uint64_t now)
 {
-	return vm->vif && !vm->single_step && now >= vm->irq_hold_until;
+	return vm->vif && !vm->single_step && !vm->sti_shadow && now >= vm->irq_hold_until;
 }
 
 /* We set TF: the pending interrupt waits for one instruction to finish. */
@@ -396,11 +423,9 @@ static void trap_unpatch(struct vm *vm, uint32_t eip, uint8_t *bytes, size_t len
 /* Is this sgdt, sidt, sldt, str or smsw (0f 00 /0-1, 0f 01 /0-1 or /4)? */
 static bool trap_is_umip(const uint8_t *b, size_t len)
 {
-	size_t i = 0;
+	size_t i = trap_prefixes(b, len);
 	unsigned reg;
 
-	while (i < len && strchr("\x26\x2e\x36\x3e\x64\x65\x66\x67\xf2\xf3", b[i]) && b[i])
-		i++;
 	if (i + 2 >= len || b[i] != 0x0f || b[i + 1] > 1)
 		return false;
 	reg = (b[i + 2] >> 3) & 7;
@@ -631,7 +656,9 @@ static void trap_emulate(struct vm *vm, struct monitor_frame *f, unsigned access
 		trap_reflect_fault(vm, f, &res.fault);
 		break;
 	case EMULATE_UNSUPPORTED:
-		if (!(access & PF_U) && f->error == 0 && trap_truncated(vm, f, &r))
+		if (access & PF_U) /* a form of sgdt... we do not emulate: the CPU's #GP */
+			return trap_reflect_gp(vm, f, 0);
+		if (f->error == 0 && trap_truncated(vm, f, &r))
 			break;
 		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
 			"guest %s executed %s, which kvmshadow does not emulate", trap_ring_name(f),
@@ -668,7 +695,7 @@ void trap_deliver_irq(struct vm *vm, bool paced)
 	vector = pic_acknowledge(&vm->g->pic);
 	vm->st->irqs_delivered++;
 	vm->irq_hold_until = 0;
-	if (reflect_trap(vm, f, (unsigned)vector, false, 0, REFLECT_IRQ))
+	if (reflect_trap(vm, f, (unsigned)vector, false, 0))
 		return;
 	vm->irq_frame_esp = f->esp;
 	if (trace_on(vm->trace, TRACE_IRQ))
@@ -728,7 +755,7 @@ static void trap_dispatch(struct vm *vm, struct monitor_frame *f, unsigned vecto
 	case 0x80:
 	case T_BP:
 	case T_OF:
-		trap_soft_int(vm, f, vector);
+		trap_soft_int(vm, f, vector, trap_int_len(vm, f, vector));
 		break;
 	case T_PF:
 		trap_page_fault(vm, f);
@@ -751,7 +778,7 @@ static void trap_dispatch(struct vm *vm, struct monitor_frame *f, unsigned vecto
 			trace_line(vm->trace,
 				   "exception %u from %s eip=0x%08x -> reflect to the guest",
 				   vector, trap_ring_name(f), f->eip);
-		reflect_trap(vm, f, vector, trap_has_error(vector), f->error, REFLECT_FAULT);
+		reflect_trap(vm, f, vector, trap_has_error(vector), f->error);
 		break;
 	}
 }
@@ -793,29 +820,72 @@ enum trap_outcome trap_handle(struct vm *vm)
 	return vm->stopped ? TRAP_STOPPED : TRAP_RESUME;
 }
 
+/*
+ * The frame must be one the monitor's iret can pop at ring 0 without
+ * faulting - a #GP there would be the VMM's failure, not the guest's.
+ * CS and SS: of the ring they claim, and the same ring.  EIP: within CS's
+ * limit (every guest segment ends below the monitor); hardware would
+ * fault on fetching past it, so the guest gets that #GP.
+ */
+static bool trap_frame_ok(struct vm *vm, struct monitor_frame *f)
+{
+	uint16_t cs = f->cs & 0xffff, ss = f->ss & 0xffff;
+
+	if (!segments_code_ok(vm, cs) || !segments_stack_ok(vm, ss) ||
+	    (cs & SEL_RPL_MASK) != (ss & SEL_RPL_MASK)) {
+		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
+			"the guest's GDT no longer describes its running code (cs 0x%04x) or "
+			"stack (ss 0x%04x) segment",
+			segments_to_guest(cs), segments_to_guest(ss));
+		return false;
+	}
+	if (f->eip > segments_limit(vm, cs)) {
+		trap_reflect_gp(vm, f, 0);
+		return !vm->stopped;
+	}
+	return true;
+}
+
+/* The real CR0 and CR4 bits that follow the guest's: the FPU's TS, EM and
+ * MP, and SSE's OSFXSR and OSXMMEXCPT.  A value the monitor must load, or
+ * 0 (CR4: bit 31 marks a load, since CR4 may be 0). */
+static uint32_t trap_real_cr0(struct vm *vm)
+{
+	uint32_t want = MONITOR_CR0 | (vm->sys.cr0 & (CR0_TS | CR0_EM | CR0_MP));
+
+	if (want == vm->real_cr0)
+		return 0;
+	return vm->real_cr0 = want;
+}
+
+static uint32_t trap_real_cr4(struct vm *vm)
+{
+	uint32_t want = (vm->m->kvm.umip ? CR4_UMIP : 0) |
+			(vm->sys.cr4 & (CR4_OSFXSR | CR4_OSXMMEXCPT));
+
+	if (want == vm->real_cr4)
+		return 0;
+	vm->real_cr4 = want;
+	return want | CTL_LOAD;
+}
+
 void trap_resume(struct vm *vm)
 {
 	struct monitor_frame *f = machine_frame(vm->m);
 	struct monitor_ctl *ctl = machine_ctl(vm->m);
 	struct shadow *sh = &vm->shadow;
 
+	if (!trap_frame_ok(vm, f))
+		return;
+	f->ds = segments_data_or_null(vm, f->ds & 0xffff);
+	f->es = segments_data_or_null(vm, f->es & 0xffff);
+	f->eflags = (f->eflags | FL_IF | FL_FIXED) & ~(FL_IOPL_MASK | FL_VM | FL_NT);
 	/* The control block is in a page the guest kernel can write: every
 	 * field the monitor reads is set here, every time. */
 	ctl->cr3 = sh->tlb_flush ? shadow_cr3(sh) : 0;
 	ctl->invlpg = sh->tlb_flush ? 0 : sh->tlb_invlpg;
 	sh->tlb_flush = false;
 	sh->tlb_invlpg = 0;
-	ctl->cr0 = MONITOR_CR0 | (vm->sys.cr0 & (CR0_TS | CR0_EM | CR0_MP));
-	if (ctl->cr0 == vm->real_cr0)
-		ctl->cr0 = 0;
-	else
-		vm->real_cr0 = ctl->cr0;
-	f->ds = segments_data_or_null(vm, f->ds & 0xffff);
-	f->es = segments_data_or_null(vm, f->es & 0xffff);
-	f->eflags = (f->eflags | FL_IF | FL_FIXED) & ~(FL_IOPL_MASK | FL_VM | FL_NT);
-	if (!segments_code_ok(vm, f->cs & 0xffff) || !segments_stack_ok(vm, f->ss & 0xffff))
-		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
-			"the guest's GDT no longer describes its running code (cs 0x%04x) or "
-			"stack (ss 0x%04x) segment",
-			segments_to_guest(f->cs & 0xffff), segments_to_guest(f->ss & 0xffff));
+	ctl->cr0 = trap_real_cr0(vm);
+	ctl->cr4 = trap_real_cr4(vm);
 }

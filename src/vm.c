@@ -171,6 +171,7 @@ int vm_init(struct vm *vm, struct machine *m, struct guest *g, const struct load
 	/* Multiboot's promise: protected mode, paging off, the boot GDT. */
 	vm->sys.cr0 = CR0_PE | CR0_ET;
 	vm->real_cr0 = MONITOR_CR0;
+	vm->real_cr4 = m->kvm.umip ? CR4_UMIP : 0;
 	vm->sys.gdtr.base = BOOT_GDT_PA;
 	vm->sys.gdtr.limit = 3 * 8 - 1;
 	if (shadow_init(vm))

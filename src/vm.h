@@ -55,6 +55,7 @@ struct vm {
 	bool single_step;  /* we set TF to let one instruction run first (trap.c) */
 	bool hold_after_step; /* then hold interrupts for TRAP_IRQ_HOLD_NS */
 	uint32_t real_cr0; /* what the CPU's CR0 holds */
+	uint32_t real_cr4; /* and its CR4 */
 	bool unbacked_reported; /* the first access to missing memory was reported */
 	/* Interrupt pacing (trap.c): the guest stack frame of the last
 	 * interrupt delivered, and until when the next one waits. */

@@ -402,6 +402,18 @@ Test(emulate, iret_to_the_same_ring_pops_three_words)
 	cr_assert_eq(regs.eflags, FL_FIXED, "the caller applies the popped flags");
 }
 
+/* In shadow mode the kernel's CS as the CPU shows it (push %cs) has RPL 1:
+ * an iret to it is to the same ring, as Linux's iret_to_self does. */
+Test(emulate, iret_to_the_kernels_real_cs_pops_three_words)
+{
+	push_frame(0xc0002000, 0x09, FL_FIXED, 0x12345678, 0x10);
+	EMU(0xcf); /* iretd */
+	assert_done(0, "iret", EMULATE_EFFECT_IRET);
+	cr_assert_not(res.iret.to_outer);
+	cr_assert_eq(res.iret.cs, 0x09);
+	cr_assert_eq(regs.esp, STACK + 12);
+}
+
 Test(emulate, iret_to_an_outer_ring_pops_five_words)
 {
 	push_frame(0x08048000, 0x1b, FL_FIXED | FL_IF, 0xbffff000, 0x23);
