@@ -73,6 +73,15 @@ $(BUILD)/tests/tiny-%.img: tests/guests/tiny.S tests/guests/tiny.ld
 	$(CC) -m32 -nostdlib -ffreestanding -static -no-pie -DVARIANT_$* \
 		-Wl,-T,tests/guests/tiny.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments $< -o $@
 
+# Hostile kernels for shadow mode (tests/guests/hostile.S), one per VARIANT.
+HOSTILE_VARIANTS := iretlim gatelim prefint usint usgdt gbit pushcs sse stihlt
+HOSTILE_IMGS := $(HOSTILE_VARIANTS:%=$(BUILD)/tests/hostile-%.img)
+
+$(BUILD)/tests/hostile-%.img: tests/guests/hostile.S tests/guests/tiny.ld
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -nostdlib -ffreestanding -static -no-pie -DV_$* \
+		-Wl,-T,tests/guests/tiny.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments $< -o $@
+
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/asan/%.o)
 
@@ -83,7 +92,7 @@ $(UNIT_TESTS): $(UNIT_OBJS) $(VMM_ASAN_OBJS)
 unit: $(UNIT_TESTS)
 	$(UNIT_TESTS) --jobs 2
 
-integration: $(KVMSHADOW_ASAN) $(KVMSHADOW) $(GUEST_IMG) $(TINY_IMGS)
+integration: $(KVMSHADOW_ASAN) $(KVMSHADOW) $(GUEST_IMG) $(TINY_IMGS) $(HOSTILE_IMGS)
 	tests/integration/cli.sh $(BUILD)
 	tests/integration/qemu.sh $(BUILD)
 	$(KVM_WRAP) tests/integration/sandboxed.sh $(BUILD)
@@ -93,7 +102,7 @@ run: deps
 	$(KVM_WRAP) $(KVMSHADOW) boot $(GUEST_IMG)
 
 check: deps
-	@$(MAKE) --no-print-directory all $(KVMSHADOW_ASAN) $(UNIT_TESTS) $(TINY_IMGS)
+	@$(MAKE) --no-print-directory all $(KVMSHADOW_ASAN) $(UNIT_TESTS) $(TINY_IMGS) $(HOSTILE_IMGS)
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 

@@ -38,6 +38,15 @@ static int reflect_gate(struct vm *vm, unsigned vector, struct x86_gate *gate)
 	return 0;
 }
 
+/* Is the gate's handler past the end of its code segment?  (Every guest
+ * segment ends below the monitor.) */
+static bool reflect_gate_past_limit(const struct vm *vm, const struct x86_gate *gate)
+{
+	uint32_t offset = (uint32_t)gate->offset_hi << 16 | gate->offset_lo;
+
+	return offset > segments_limit(vm, segments_to_real(gate->selector));
+}
+
 /* The stack the handler runs on: the TSS's ss0:esp0 when coming from
  * user mode, the current one otherwise. */
 static int reflect_stack(struct vm *vm, const struct monitor_frame *f, uint32_t *ss,
@@ -117,7 +126,11 @@ int reflect_trap(struct vm *vm, struct monitor_frame *f, unsigned vector, bool h
 			vector, gate.selector);
 		return -1;
 	}
-	if (((uint32_t)gate.offset_hi << 16 | gate.offset_lo) > segments_limit(vm, cs)) {
+	/* A handler past the end of its segment (every guest segment ends
+	 * below the monitor): the CPU raises #GP(0) instead. */
+	if (reflect_gate_past_limit(vm, &gate)) {
+		if (vector != T_GP && vector != T_DF)
+			return reflect_trap(vm, f, T_GP, true, 0);
 		vm_stop(vm, VCPU_STOP_TRIPLE_FAULT,
 			"guest triple fault: its IDT entry 0x%02x points past the end of its code "
 			"segment",
@@ -148,6 +161,11 @@ int reflect_int(struct vm *vm, struct monitor_frame *f, unsigned vector, unsigne
 	if ((f->cs & SEL_RPL_MASK) == 3 && ((gate.type_attr >> 5) & 3) < 3) {
 		f->eip -= len;
 		return reflect_trap(vm, f, T_GP, true, vector * 8 + 2);
+	}
+	/* Any fault while delivering an int n points at the int. */
+	if (reflect_gate_past_limit(vm, &gate)) {
+		f->eip -= len;
+		return reflect_trap(vm, f, T_GP, true, 0);
 	}
 	return reflect_trap(vm, f, vector, false, 0);
 }

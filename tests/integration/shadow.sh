@@ -202,4 +202,27 @@ expect_grep "maps the monitor's 4 MiB: reported" \
 	"^kvmshadow: vm0: guest page directory at 0x[0-9a-f]{8} maps 0xffc00000-0xffffffff \(pde 0x00000083\), which kvmshadow reserves for its monitor" \
 	"$OUT/mapmon.err"
 
+# Hostile kernels from the review of shadow mode (tests/guests/hostile.S):
+# each must get what a CPU would give it.  Their IDT prints "trap" and
+# the two words on top of the handler's stack (error code and eip, or eip
+# and cs), then exits 9.
+hostile() {
+	local v=$1 status=$2 out=$3 what=$4
+	boot "hostile-$v" --timeout 60 "$TINY/hostile-$v.img"
+	expect_eq "hostile $v: $what: status $status" "$status" "$(status_of "hostile-$v")"
+	expect_eq "hostile $v: $what: console" "$(printf 'rv: start\n%s' "$out")" \
+		"$(cat "$OUT/hostile-$v.out")"
+}
+hostile iretlim 9 "trap 00000000 00100055 " "iret past the segment limit is #GP(0) at the iret"
+hostile gatelim 9 "trap 00000000 00100060 " "a handler past the segment limit is #GP(0) at the int3"
+hostile prefint 9 "trap 0010004f 00000008 " "prefixed int 0x30 from ring 1 reaches the guest's handler"
+hostile usint 9 "trap 00000182 0010009a " "prefixed int 0x30 from ring 3 through a DPL-0 gate is #GP(0x182)"
+hostile usgdt 9 "trap 00000000 0010009a " "sgdt fs:[0] from ring 3 is #GP(0)"
+hostile gbit 0 "$(printf 'f80007ff ff40b3bf \n')" \
+	"a G=1 segment 2 KiB below the monitor is mirrored byte-granular, ending at 0xffbfffff"
+hostile pushcs 0 "$(printf '00000000 \n')" "iret to the kernel's own CS (RPL 1) pops three words"
+hostile sse 0 "$(printf 'sse ok\n')" "CR4.OSFXSR reaches the CPU: SSE works"
+hostile stihlt 0 "$(printf '0010005e 0010005d \n')" \
+	"sti; hlt with an interrupt pending: it comes in after the hlt"
+
 test_summary
