@@ -80,6 +80,43 @@ static void trap_reflect_gp(struct vm *vm, struct monitor_frame *f, uint32_t err
 
 /* --- System calls and other int n ------------------------------------------ */
 
+/* An instruction's bytes, as trap_fetch found them. */
+struct trap_insn {
+	uint8_t bytes[EMULATE_MAX_INSN];
+	size_t len;
+	uint32_t gpa;
+	bool partial;
+	struct emulate_fault fetch_fault;
+};
+
+/*
+ * Fetch the instruction at f->eip, as the CPU would (ring 1 or 3): up to 15
+ * bytes, fewer (partial, with fetch_fault) where the next page faults; gpa
+ * is where its first byte is, from the one walk of that page.  Returns -1,
+ * with fetch_fault, if not even the first byte can be fetched.
+ */
+static int trap_fetch(struct vm *vm, const struct monitor_frame *f, struct trap_insn *in)
+{
+	unsigned access = trap_from_user(f) ? PF_U : 0;
+	size_t first = PAGE_SIZE - (f->eip & ~PAGE_MASK);
+
+	if (first > EMULATE_MAX_INSN)
+		first = EMULATE_MAX_INSN;
+	in->partial = false;
+	if (vm_virt_to_phys(vm, f->eip, access, &in->gpa, &in->fetch_fault))
+		return -1;
+	memcpy(in->bytes, vm_phys(vm, in->gpa), first);
+	in->len = first;
+	if (first == EMULATE_MAX_INSN)
+		return 0;
+	if (vm_read_virt(vm, f->eip + (uint32_t)first, in->bytes + first, EMULATE_MAX_INSN - first,
+			 access, &in->fetch_fault))
+		in->partial = true;
+	else
+		in->len = EMULATE_MAX_INSN;
+	return 0;
+}
+
 /* int n, len bytes long, eip already after it. */
 static void trap_soft_int(struct vm *vm, struct monitor_frame *f, unsigned vector, unsigned len)
 {
@@ -130,18 +167,15 @@ static unsigned trap_int_len(struct vm *vm, const struct monitor_frame *f, unsig
 static void trap_int_via_gp(struct vm *vm, struct monitor_frame *f)
 {
 	unsigned vector = (f->error >> 3) & 0xff;
-	unsigned access = trap_from_user(f) ? PF_U : 0;
-	uint8_t insn[EMULATE_MAX_INSN];
-	struct emulate_fault fault;
-	size_t got = 0, p;
+	struct trap_insn in;
+	size_t p;
 
 	/* The #GP points at the int, prefixes and all.  Anything else there
 	 * (the guest changed its code under us) gets the #GP itself. */
-	while (got < sizeof(insn) &&
-	       !vm_read_virt(vm, f->eip + (uint32_t)got, insn + got, 1, access, &fault))
-		got++;
-	p = trap_prefixes(insn, got);
-	if (p + 2 > got || insn[p] != 0xcd || insn[p + 1] != vector)
+	if (trap_fetch(vm, f, &in))
+		return trap_reflect_gp(vm, f, f->error);
+	p = trap_prefixes(in.bytes, in.len);
+	if (p + 2 > in.len || in.bytes[p] != 0xcd || in.bytes[p + 1] != vector)
 		return trap_reflect_gp(vm, f, f->error);
 	f->eip += (uint32_t)p + 2;
 	trap_soft_int(vm, f, vector, (unsigned)p + 2);
@@ -152,21 +186,12 @@ static void trap_int_via_gp(struct vm *vm, struct monitor_frame *f)
 /* The size of the memory operand of the instruction at f->eip, 0 if unknown. */
 static unsigned trap_operand_size(struct vm *vm, const struct monitor_frame *f, size_t *insn_len)
 {
-	uint8_t bytes[EMULATE_MAX_INSN];
-	const uint8_t *p = bytes;
-	struct emulate_fault fault;
-	size_t len = sizeof(bytes);
+	struct trap_insn in;
+	const uint8_t *p = in.bytes;
 	uint64_t addr = f->eip;
-	unsigned access = trap_from_user(f) ? PF_U : 0;
 
 	*insn_len = 0;
-	if (vm_read_virt(vm, f->eip, bytes, 1, access, &fault))
-		return 0;
-	/* Fetch what we can: the instruction may end just before a hole. */
-	for (len = 1; len < sizeof(bytes); len++)
-		if (vm_read_virt(vm, f->eip + (uint32_t)len, bytes + len, 1, access, &fault))
-			break;
-	if (!cs_disasm_iter(vm->em.cs, &p, &len, &addr, vm->em.insn))
+	if (trap_fetch(vm, f, &in) || !cs_disasm_iter(vm->em.cs, &p, &in.len, &addr, vm->em.insn))
 		return 0;
 	*insn_len = vm->em.insn->size;
 	for (int i = 0; i < vm->em.insn->detail->x86.op_count; i++)
@@ -384,40 +409,13 @@ static void trap_op_out(void *ctx, uint16_t port, int size, uint32_t value)
 			   portio_name(&t->vm->g->bus, port));
 }
 
-/* Fetch the instruction at eip: up to 15 bytes, fewer at a page that faults. */
-static int trap_fetch(struct vm *vm, uint32_t eip, unsigned access, uint8_t *bytes, size_t *len,
-		      struct emulate_fault *fetch_fault, bool *partial)
-{
-	unsigned first = PAGE_SIZE - (eip & ~PAGE_MASK);
-
-	if (first > EMULATE_MAX_INSN)
-		first = EMULATE_MAX_INSN;
-	*partial = false;
-	if (vm_read_virt(vm, eip, bytes, first, access, fetch_fault))
-		return -1;
-	*len = first;
-	if (first < EMULATE_MAX_INSN) {
-		if (vm_read_virt(vm, eip + first, bytes + first, EMULATE_MAX_INSN - first, access,
-				 fetch_fault))
-			*partial = true;
-		else
-			*len = EMULATE_MAX_INSN;
-	}
-	return 0;
-}
-
 /* Undo our patch in the fetched bytes, so the emulator sees the guest's own. */
-static void trap_unpatch(struct vm *vm, uint32_t eip, uint8_t *bytes, size_t len)
+static void trap_unpatch(struct vm *vm, struct trap_insn *in)
 {
-	struct ptwalk_result w;
-	const struct patch *p;
+	const struct patch *p = patch_find(&vm->patch, in->gpa);
 
-	ptwalk(&vm->walk_mem, vm->sys.cr0, vm->sys.cr3, vm->sys.cr4, eip, 0, &w);
-	if (w.status != PTWALK_OK)
-		return;
-	p = patch_find(&vm->patch, w.gpa);
-	if (p && p->len <= len && bytes[p->len - 1] == PATCH_OPCODE)
-		bytes[p->len - 1] = p->orig;
+	if (p && p->len <= in->len && in->bytes[p->len - 1] == PATCH_OPCODE)
+		in->bytes[p->len - 1] = p->orig;
 }
 
 /* Is this sgdt, sidt, sldt, str or smsw (0f 00 /0-1, 0f 01 /0-1 or /4)? */
@@ -613,24 +611,23 @@ static void trap_emulate(struct vm *vm, struct monitor_frame *f, unsigned access
 				  .out = trap_op_out};
 	struct emulate_regs r = {f->eax, f->ecx, f->edx, f->ebx, f->esp,
 				 f->ebp, f->esi, f->edi, f->eip, vm_guest_eflags(vm, f->eflags)};
-	uint8_t bytes[EMULATE_MAX_INSN];
-	struct emulate_fault fetch_fault;
 	struct emulate_result res;
-	bool partial, vif_before = vm->vif;
+	struct trap_insn in;
+	bool vif_before = vm->vif;
 	struct emulate_sys saved = vm->sys;
 	uint32_t eip = f->eip;
-	size_t len;
 
-	if (trap_fetch(vm, eip, access, bytes, &len, &fetch_fault, &partial))
-		return trap_reflect_fault(vm, f, &fetch_fault);
+	if (trap_fetch(vm, f, &in))
+		return trap_reflect_fault(vm, f, &in.fetch_fault);
 	if (access & PF_U) {
 		/* User mode reaches here only for what UMIP made fault. */
-		if (!trap_is_umip(bytes, len) || (vm->sys.cr4 & CR4_UMIP))
+		if (!trap_is_umip(in.bytes, in.len) || (vm->sys.cr4 & CR4_UMIP))
 			return trap_reflect_gp(vm, f, f->error);
 	} else {
-		trap_unpatch(vm, eip, bytes, len);
+		trap_unpatch(vm, &in);
 	}
-	emulate_insn(&vm->em, bytes, len, partial ? &fetch_fault : NULL, &r, &vm->sys, &ops, &res);
+	emulate_insn(&vm->em, in.bytes, in.len, in.partial ? &in.fetch_fault : NULL, &r, &vm->sys,
+		     &ops, &res);
 	switch (res.status) {
 	case EMULATE_DONE:
 		stats_count_emulated(vm->st, res.mnemonic);
@@ -860,8 +857,8 @@ static uint32_t trap_real_cr0(struct vm *vm)
 
 static uint32_t trap_real_cr4(struct vm *vm)
 {
-	uint32_t want = (vm->m->kvm.umip ? CR4_UMIP : 0) |
-			(vm->sys.cr4 & (CR4_OSFXSR | CR4_OSXMMEXCPT));
+	uint32_t want =
+	    (vm->m->kvm.umip ? CR4_UMIP : 0) | (vm->sys.cr4 & (CR4_OSFXSR | CR4_OSXMMEXCPT));
 
 	if (want == vm->real_cr4)
 		return 0;

@@ -62,23 +62,32 @@ static int vm_walk_write32(void *ctx, uint32_t gpa, uint32_t value)
 /* --- Guest-virtual memory: the guest's page tables, then the map ---------- */
 
 /* Translate one page for 'access'; a host pointer, or NULL and *fault. */
-static uint8_t *vm_translate(struct vm *vm, uint32_t va, unsigned access,
-			     struct emulate_fault *fault)
+int vm_virt_to_phys(struct vm *vm, uint32_t va, unsigned access, uint32_t *gpa,
+		    struct emulate_fault *fault)
 {
 	struct ptwalk_result w;
-	uint8_t *p;
 
 	ptwalk(&vm->walk_mem, vm->sys.cr0, vm->sys.cr3, vm->sys.cr4, va, access | PTWALK_SET_AD,
 	       &w);
 	if (w.status == PTWALK_FAULT) {
 		*fault = (struct emulate_fault){
 		    .vector = T_PF, .has_error = true, .error_code = w.error_code, .cr2 = va};
-		return NULL;
+		return -1;
 	}
-	p = w.status == PTWALK_OK ? vm_phys(vm, w.gpa) : NULL;
-	if (!p)
+	if (w.status != PTWALK_OK || !vm_phys(vm, w.gpa)) {
 		*fault = (struct emulate_fault){.vector = 0xff, .cr2 = va};
-	return p;
+		return -1;
+	}
+	*gpa = w.gpa;
+	return 0;
+}
+
+static uint8_t *vm_translate(struct vm *vm, uint32_t va, unsigned access,
+			     struct emulate_fault *fault)
+{
+	uint32_t gpa;
+
+	return vm_virt_to_phys(vm, va, access, &gpa, fault) ? NULL : vm_phys(vm, gpa);
 }
 
 /* Visit [va, va+len) page by page; with buf NULL, only check. */

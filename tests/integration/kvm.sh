@@ -9,34 +9,7 @@
 # every test checks stderr exactly).
 set -u
 cd "$(dirname "$0")/../.."
-. tests/lib.sh
-BUILD=${1:-build}
-VMM=$BUILD/asan/kvmshadow
-GUEST=$BUILD/guest/guest.img
-TINY=$BUILD/tests
-OUT=$BUILD/tests/kvm
-EXPECT=tests/expected
-rm -rf "$OUT"
-mkdir -p "$OUT"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
-
-if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
-	echo "kvm.sh: /dev/kvm is not usable here; run me through tools/kvm-sandbox" >&2
-	exit 2
-fi
-
-# boot NAME ARGS...: run kvmshadow boot ARGS, keeping stdout, stderr, status
-boot() {
-	local name=$1
-	shift
-	echo "  running: kvmshadow boot --mode=hw $*" >&2
-	"$VMM" boot --mode=hw "$@" >"$OUT/$name.out" 2>"$OUT/$name.err"
-	echo $? >"$OUT/$name.status"
-}
-
-status_of() {
-	cat "$OUT/$1.status"
-}
+. tests/kvmlib.sh kvm.sh "${1:-build}" kvm --mode=hw
 
 # --- the guest kernel and its programs ---------------------------------------
 boot all --timeout 300 "$GUEST"

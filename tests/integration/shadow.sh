@@ -9,37 +9,7 @@
 # Runs the sanitized VMM; needs /dev/kvm (make check uses tools/kvm-sandbox).
 set -u
 cd "$(dirname "$0")/../.."
-. tests/lib.sh
-BUILD=${1:-build}
-VMM=$BUILD/asan/kvmshadow
-GUEST=$BUILD/guest/guest.img
-TINY=$BUILD/tests
-OUT=$BUILD/tests/shadow
-EXPECT=tests/expected
-rm -rf "$OUT"
-mkdir -p "$OUT"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
-
-if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
-	echo "shadow.sh: /dev/kvm is not usable here; run me through tools/kvm-sandbox" >&2
-	exit 2
-fi
-
-# boot NAME ARGS...: kvmshadow boot ARGS in the default mode (shadow)
-boot() {
-	local name=$1
-	shift
-	echo "  running: kvmshadow boot $*" >&2
-	"$VMM" boot "$@" >"$OUT/$name.out" 2>"$OUT/$name.err.raw"
-	echo $? >"$OUT/$name.status"
-	# A CPU without UMIP gets one warning line (Documentation/privilege.md);
-	# the checks below are about everything else on stderr.
-	grep -v "^kvmshadow: warning: this CPU has no UMIP" "$OUT/$name.err.raw" >"$OUT/$name.err"
-}
-
-status_of() {
-	cat "$OUT/$1.status"
-}
+. tests/kvmlib.sh shadow.sh "${1:-build}" shadow
 
 # counter RUN NAME: a --stats counter of run RUN, or "missing"
 counter() {
