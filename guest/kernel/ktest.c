@@ -73,6 +73,20 @@ static const struct ktest_entry ktest_table[KTEST_COUNT] = {
 	/* kspy */
 	[KTEST_PROBE] = { .tool = ktest_mm_probe },
 	[KTEST_KERNEL_PGDIR] = { .tool = ktest_mm_kernel_pgdir },
+	/* ptshadow */
+	[KTEST_SHADOW_SHARED_PT] = { .check = ktest_shadow_shared_pt },
+	[KTEST_SHADOW_RECURSIVE] = { .check = ktest_shadow_recursive },
+	[KTEST_SHADOW_REMAP] = { .check = ktest_shadow_remap },
+	[KTEST_SHADOW_STALE] = { .check = ktest_shadow_stale },
+	[KTEST_SHADOW_BIG_ALIAS] = { .check = ktest_shadow_big_alias },
+	[KTEST_SHADOW_WP] = { .check = ktest_shadow_wp },
+	[KTEST_SHADOW_PGE] = { .check = ktest_shadow_pge },
+	[KTEST_SHADOW_PARTIAL] = { .check = ktest_shadow_partial },
+	[KTEST_SHADOW_RECYCLE] = { .check = ktest_shadow_recycle },
+	/* ptupdate */
+	[KTEST_FLIP_BEGIN] = { .tool = ktest_shadow_flip_begin },
+	[KTEST_FLIP] = { .tool = ktest_shadow_flip },
+	[KTEST_FLIP_END] = { .tool = ktest_shadow_flip_end },
 };
 
 int ktest_syscall(uint32_t test, uint32_t a, uint32_t b)

@@ -10,10 +10,13 @@
  *                in kernel mode
  *   ktest_mm.c   TLB flushes, CR0.WP, accessed and dirty bits, 4 MiB
  *                pages, kernel-mode faults on user addresses
+ *   ktest_shadow.c  page tables as a shadow MMU finds them hard to follow:
+ *                shared, recursive, changed in pieces, recycled
  */
 #ifndef GUEST_KTEST_H
 #define GUEST_KTEST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 int ktest_syscall(uint32_t test, uint32_t a, uint32_t b);
@@ -42,6 +45,11 @@ int ktest_irq_hlt(void);
 int ktest_irq_syscall_if(void);
 int ktest_irq_kernel(void);
 
+/* Loads and stores that may fault (the exception table): true if they did. */
+bool ktest_mm_load(uint32_t va, uint32_t *v);
+bool ktest_mm_store(uint32_t va, uint32_t v);
+bool ktest_mm_faulted(uint32_t va, uint32_t err);
+
 /* The 4 MiB region for bigpage, kept from the allocator at boot (main.c). */
 uint32_t ktest_mm_reserve(uint32_t mem_end);
 
@@ -61,5 +69,18 @@ int ktest_mm_pde_flags(uint32_t uva, uint32_t b);
 int ktest_mm_big_unmap(uint32_t big_va, uint32_t alias_va);
 int ktest_mm_probe(uint32_t va, uint32_t b);
 int ktest_mm_kernel_pgdir(uint32_t a, uint32_t b);
+
+int ktest_shadow_shared_pt(void);
+int ktest_shadow_recursive(void);
+int ktest_shadow_remap(void);
+int ktest_shadow_stale(void);
+int ktest_shadow_big_alias(void);
+int ktest_shadow_wp(void);
+int ktest_shadow_pge(void);
+int ktest_shadow_partial(void);
+int ktest_shadow_recycle(void);
+int ktest_shadow_flip_begin(uint32_t uva, uint32_t b);
+int ktest_shadow_flip(uint32_t uva, uint32_t which);
+int ktest_shadow_flip_end(uint32_t uva, uint32_t b);
 
 #endif

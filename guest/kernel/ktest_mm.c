@@ -16,10 +16,11 @@
  * programs see each of those from both sides.
  *
  * Loads and stores that may fault go through ktest_mm_load and
- * ktest_mm_store, which are in the exception table (extable.c).  On a
- * user address, a not-present fault there is first offered to demand-
- * zero, as the process's own fault would be (fault.c); what demand-zero
- * cannot resolve comes back as "faulted".
+ * ktest_mm_store, which are in the exception table (extable.c), as are
+ * those of the shadow-MMU tests (ktest_shadow.c).  On a user address, a
+ * not-present fault there is first offered to demand-zero, as the
+ * process's own fault would be (fault.c); what demand-zero cannot
+ * resolve comes back as "faulted".
  */
 #include <stdbool.h>
 
@@ -43,7 +44,7 @@
 /* The 4 MiB region kept for bigpage, or 0. */
 static uint32_t ktest_mm_big_pa;
 
-static bool ktest_mm_load(uint32_t va, uint32_t *v)
+bool ktest_mm_load(uint32_t va, uint32_t *v)
 {
 	int fault;
 
@@ -54,7 +55,7 @@ static bool ktest_mm_load(uint32_t va, uint32_t *v)
 	return fault;
 }
 
-static bool ktest_mm_store(uint32_t va, uint32_t v)
+bool ktest_mm_store(uint32_t va, uint32_t v)
 {
 	int fault;
 
@@ -66,7 +67,7 @@ static bool ktest_mm_store(uint32_t va, uint32_t v)
 }
 
 /* Was the last caught exception a page fault at va, with this error code? */
-static bool ktest_mm_faulted(uint32_t va, uint32_t err)
+bool ktest_mm_faulted(uint32_t va, uint32_t err)
 {
 	return extable_last.trapno == T_PF && extable_last.err == err && extable_last.cr2 == va;
 }

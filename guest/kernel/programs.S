@@ -42,6 +42,11 @@ exec_programs:
 	PROGRAM	bigpage
 	PROGRAM	kspy
 	PROGRAM	syscalls
+	PROGRAM	ptshadow
+	PROGRAM	pingpong
+	PROGRAM	retouch
+	PROGRAM	forkchurn
+	PROGRAM	ptupdate
 	.section .rodata.program_table, "a"
 	.globl	exec_programs_end
 exec_programs_end:

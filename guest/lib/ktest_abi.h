@@ -4,8 +4,8 @@
  * Some of what a VMM must get right can only be seen from kernel mode:
  * whether lgdt really loaded a new table, whether popf really restored
  * the interrupt flag, whether invlpg really dropped a translation.  So
- * the test programs privtest, inttest, wptest, bigpage and kspy
- * (guest/user/) ask the kernel to run such a check for them, with
+ * the test programs privtest, inttest, wptest, bigpage, kspy, ptshadow
+ * and ptupdate (guest/user/) ask the kernel to run such a check for them, with
  *
  *	int $0x80, EAX = SYS_ktest, EBX = test, ECX = a, EDX = b
  *
@@ -79,7 +79,29 @@
 #define KTEST_PROBE		37	/* tool: load from any address a in kernel mode */
 #define KTEST_KERNEL_PGDIR	38	/* tool: the kernel's page directory, a kernel address */
 
-#define KTEST_COUNT		39
+/*
+ * Page tables as a shadow MMU finds them hard to follow (ptshadow): a page
+ * table in two directories, a directory that maps itself, a frame mapped
+ * in two address spaces, stale and fresh translations, a 4 MiB and a
+ * 4 KiB mapping of one frame, CR0.WP and CR4.PGE, stores of 1, 2 and 4
+ * misaligned bytes to entries, and a page table recycled as data.
+ */
+#define KTEST_SHADOW_SHARED_PT	39	/* one page table in two directories, changed once */
+#define KTEST_SHADOW_RECURSIVE	40	/* a directory mapping itself; entries written through it */
+#define KTEST_SHADOW_REMAP	41	/* a frame remapped in one of two address spaces */
+#define KTEST_SHADOW_STALE	42	/* without invlpg: old or new; with it: new only */
+#define KTEST_SHADOW_BIG_ALIAS	43	/* a frame of the 4 MiB direct map as a 4 KiB page */
+#define KTEST_SHADOW_WP		44	/* CR0.WP set, cleared, set: fault, store, fault */
+#define KTEST_SHADOW_PGE	45	/* global pages: invlpg and a CR4.PGE toggle flush them */
+#define KTEST_SHADOW_PARTIAL	46	/* 1-, 2- and misaligned 4-byte stores to entries */
+#define KTEST_SHADOW_RECYCLE	47	/* a page table freed and reused as data, and back */
+
+/* One user page switched between two frames, one store each (ptupdate). */
+#define KTEST_FLIP_BEGIN	48	/* tool: a second frame for the page at a */
+#define KTEST_FLIP		49	/* tool: page a to frame b: 0 its own, 1 the second */
+#define KTEST_FLIP_END		50	/* tool: back to its own frame; free the second */
+
+#define KTEST_COUNT		51
 
 /*
  * KTEST_PROBE's answer when the load raised an exception: the vector and
@@ -87,6 +109,9 @@
  * is never returned).
  */
 #define KTEST_FAULTED(trapno, err)	(0x10000 | (trapno) << 8 | ((err) & 0xff))
+
+/* The second frame of KTEST_FLIP_BEGIN holds ktest_pattern(offset, KTEST_FLIP_SALT). */
+#define KTEST_FLIP_SALT		0xf11bf11bu
 
 /* What bigpage writes and the kernel checks: one word per offset. */
 static inline uint32_t ktest_pattern(uint32_t offset, uint32_t salt)
