@@ -1291,10 +1291,12 @@ static void emulate_commit(struct emulate_ctx *c, struct emulate_regs *regs,
 	}
 }
 
-void emulate_insn(struct emulator *em, const uint8_t *bytes, size_t len,
-		  const struct emulate_fault *fetch_fault, struct emulate_regs *regs,
-		  struct emulate_sys *sys, const struct emulate_ops *ops,
-		  struct emulate_result *res)
+/* Decode, run one of the two dispatchers, commit: emulate_insn and emulate_store. */
+static void emulate_run(struct emulator *em, const uint8_t *bytes, size_t len,
+			const struct emulate_fault *fetch_fault, struct emulate_regs *regs,
+			struct emulate_sys *sys, const struct emulate_ops *ops,
+			struct emulate_result *res,
+			enum emulate_status (*dispatch)(struct emulate_ctx *))
 {
 	struct emulate_ctx c = {.regs = *regs, .sys = *sys, .ops = ops, .res = res};
 
@@ -1308,8 +1310,269 @@ void emulate_insn(struct emulator *em, const uint8_t *bytes, size_t len,
 	c.insn = em->insn;
 	c.x86 = &em->insn->detail->x86;
 	emulate_insn_text(c.insn, res);
-	res->status = emulate_dispatch(&c);
+	res->status = dispatch(&c);
 	emulate_commit(&c, regs, sys);
+}
+
+void emulate_insn(struct emulator *em, const uint8_t *bytes, size_t len,
+		  const struct emulate_fault *fetch_fault, struct emulate_regs *regs,
+		  struct emulate_sys *sys, const struct emulate_ops *ops,
+		  struct emulate_result *res)
+{
+	emulate_run(em, bytes, len, fetch_fault, regs, sys, ops, res, emulate_dispatch);
+}
+
+/* --- Ordinary stores: the guest writing one of its page tables ------------ */
+
+/*
+ * With shadow page tables, a guest page table is write-protected and an
+ * ordinary store to it faults: the VMM does the store for the guest and
+ * updates its shadows (trap.c's ptwrite).  Kernels write page-table
+ * entries with a handful of instructions - mov, and the read-modify-write
+ * or/and that set and clear flag bits, xchg and cmpxchg to swap an entry
+ * out atomically - so those are what we emulate; anything else makes the caller stop
+ * write-protecting the page and let the instruction run natively.
+ */
+
+#define EMULATE_ARITH_FLAGS (FL_CF | 0x4u | 0x10u | FL_ZF | 0x80u | 0x800u) /* CF PF AF ZF SF OF   \
+									     */
+
+/* al, cl, dl, bl are bits 0-7 of eax..ebx; ah, ch, dh, bh bits 8-15. */
+static const x86_reg emulate_reg8s[8] = {X86_REG_AL, X86_REG_CL, X86_REG_DL, X86_REG_BL,
+					 X86_REG_AH, X86_REG_CH, X86_REG_DH, X86_REG_BH};
+
+static int emulate_reg8_index(x86_reg reg)
+{
+	for (int i = 0; i < 8; i++)
+		if (emulate_reg8s[i] == reg)
+			return i;
+	return -1;
+}
+
+/* A general register of any size: its value, or false. */
+static bool emulate_reg_value(struct emulate_ctx *c, x86_reg reg, uint32_t *val)
+{
+	int i = emulate_reg8_index(reg);
+
+	if (i < 0)
+		return emulate_reg_get(c, reg, val);
+	*val = (*emulate_gpr(&c->regs, (unsigned)i & 3) >> (i & 4 ? 8 : 0)) & 0xff;
+	return true;
+}
+
+/* Set a register emulate_reg_value() accepted. */
+static void emulate_reg_value_set(struct emulate_ctx *c, x86_reg reg, uint32_t val)
+{
+	int i = emulate_reg8_index(reg);
+	uint32_t *r;
+
+	if (i < 0)
+		return emulate_gpr_set(c, emulate_reg_slot(reg)->index, emulate_reg_slot(reg)->size,
+				       val);
+	r = emulate_gpr(&c->regs, (unsigned)i & 3);
+	if (i & 4)
+		*r = (*r & ~0xff00u) | (val & 0xff) << 8;
+	else
+		*r = (*r & ~0xffu) | (val & 0xff);
+}
+
+static bool emulate_parity_even(uint32_t v)
+{
+	return !__builtin_parity(v & 0xff);
+}
+
+/* EFLAGS' arithmetic bits after r = a op b, in 'size' bytes. */
+static uint32_t emulate_arith_flags(unsigned id, uint32_t a, uint32_t b, uint32_t r, unsigned size)
+{
+	uint32_t mask = emulate_size_mask(size), sign = 1u << (8 * size - 1), fl = 0;
+
+	a &= mask, b &= mask, r &= mask;
+	if (!r)
+		fl |= FL_ZF;
+	if (r & sign)
+		fl |= 0x80u; /* SF */
+	if (emulate_parity_even(r))
+		fl |= 0x4u; /* PF */
+	if (id == X86_INS_ADD || id == X86_INS_SUB) {
+		if ((a ^ b ^ r) & 0x10)
+			fl |= 0x10u; /* AF */
+		if (id == X86_INS_ADD ? (uint64_t)a + b > mask : a < b)
+			fl |= FL_CF;
+		if (id == X86_INS_ADD ? (~(a ^ b) & (a ^ r) & sign) : ((a ^ b) & (a ^ r) & sign))
+			fl |= 0x800u; /* OF */
+	}
+	return fl;
+}
+
+static uint32_t emulate_alu(unsigned id, uint32_t a, uint32_t b)
+{
+	switch (id) {
+	case X86_INS_OR:
+		return a | b;
+	case X86_INS_AND:
+		return a & b;
+	case X86_INS_XOR:
+		return a ^ b;
+	case X86_INS_ADD:
+		return a + b;
+	case X86_INS_SUB:
+		return a - b;
+	default: /* mov */
+		return b;
+	}
+}
+
+static enum emulate_status emulate_load_n(struct emulate_ctx *c, uint32_t va, unsigned size,
+					  uint32_t *val)
+{
+	uint8_t b[4] = {0};
+	enum emulate_status st = emulate_read(c, va, b, size, T_GP);
+
+	*val = emulate_get32(b);
+	return st;
+}
+
+static enum emulate_status emulate_store_n(struct emulate_ctx *c, uint32_t va, unsigned size,
+					   uint32_t val)
+{
+	uint8_t b[4];
+
+	emulate_put32(b, val);
+	return emulate_write(c, va, b, size, T_GP);
+}
+
+/* mov, or, and, xor, add, sub with a memory destination. */
+static enum emulate_status emulate_store_alu(struct emulate_ctx *c)
+{
+	const cs_x86_op *dst = &c->x86->operands[0], *src = &c->x86->operands[1];
+	unsigned id = c->insn->id, size = dst->size;
+	uint32_t va, b, a = 0, r;
+	enum emulate_status st;
+
+	if (c->x86->op_count != 2 || dst->type != X86_OP_MEM ||
+	    (size != 1 && size != 2 && size != 4))
+		return emulate_unsupported(c, "not a store to memory");
+	if (src->type == X86_OP_IMM)
+		b = (uint32_t)src->imm;
+	else if (src->type != X86_OP_REG || !emulate_reg_value(c, src->reg, &b))
+		return emulate_unsupported(c, "unexpected source operand");
+	if ((st = emulate_ea(c, dst, &va)) != EMULATE_DONE)
+		return st;
+	if (id != X86_INS_MOV && (st = emulate_load_n(c, va, size, &a)) != EMULATE_DONE)
+		return st;
+	r = emulate_alu(id, a, b);
+	if ((st = emulate_store_n(c, va, size, r)) != EMULATE_DONE)
+		return st;
+	if (id != X86_INS_MOV)
+		c->regs.eflags = (c->regs.eflags & ~EMULATE_ARITH_FLAGS) |
+				 emulate_arith_flags(id, a, b, r, size);
+	return EMULATE_DONE;
+}
+
+/* xchg of a register with memory, either way round. */
+static enum emulate_status emulate_store_xchg(struct emulate_ctx *c)
+{
+	const cs_x86_op *m = &c->x86->operands[0], *reg = &c->x86->operands[1];
+	uint32_t va, old, val;
+	enum emulate_status st;
+
+	if (c->x86->op_count == 2 && m->type == X86_OP_REG) {
+		const cs_x86_op *t = m;
+
+		m = reg, reg = t;
+	}
+	if (c->x86->op_count != 2 || m->type != X86_OP_MEM || reg->type != X86_OP_REG ||
+	    !emulate_reg_value(c, reg->reg, &val))
+		return emulate_unsupported(c, "not an exchange with memory");
+	if ((st = emulate_ea(c, m, &va)) != EMULATE_DONE ||
+	    (st = emulate_load_n(c, va, m->size, &old)) != EMULATE_DONE ||
+	    (st = emulate_store_n(c, va, m->size, val)) != EMULATE_DONE)
+		return st;
+	emulate_reg_value_set(c, reg->reg, old);
+	return EMULATE_DONE;
+}
+
+/*
+ * cmpxchg with memory: compare the accumulator with it (flags as cmp); if
+ * equal, store the source, else load it into the accumulator.  The CPU
+ * writes the destination either way, and so do we.
+ */
+static enum emulate_status emulate_store_cmpxchg(struct emulate_ctx *c)
+{
+	const cs_x86_op *m = &c->x86->operands[0], *reg = &c->x86->operands[1];
+	uint32_t va, old, src, acc;
+	enum emulate_status st;
+	unsigned size = m->size;
+
+	if (c->x86->op_count != 2 || m->type != X86_OP_MEM || reg->type != X86_OP_REG ||
+	    !emulate_reg_value(c, reg->reg, &src) || (size != 1 && size != 2 && size != 4))
+		return emulate_unsupported(c, "not a compare-exchange with memory");
+	acc = c->regs.eax & emulate_size_mask(size);
+	if ((st = emulate_ea(c, m, &va)) != EMULATE_DONE ||
+	    (st = emulate_load_n(c, va, size, &old)) != EMULATE_DONE)
+		return st;
+	old &= emulate_size_mask(size);
+	if ((st = emulate_store_n(c, va, size, acc == old ? src : old)) != EMULATE_DONE)
+		return st;
+	c->regs.eflags = (c->regs.eflags & ~EMULATE_ARITH_FLAGS) |
+			 emulate_arith_flags(X86_INS_SUB, acc, old, acc - old, size);
+	if (acc != old)
+		emulate_gpr_set(c, 0, size, old);
+	return EMULATE_DONE;
+}
+
+/* One stos (no rep: a rep stos is a memset, and the caller unshadows). */
+static enum emulate_status emulate_store_stos(struct emulate_ctx *c)
+{
+	unsigned size = c->insn->id == X86_INS_STOSB ? 1 : c->insn->id == X86_INS_STOSW ? 2 : 4;
+	enum emulate_status st;
+
+	if (c->x86->prefix[0] == EMULATE_PREFIX_REP || c->x86->prefix[0] == EMULATE_PREFIX_REPNE)
+		return emulate_unsupported(c, "rep stos");
+	if (c->x86->addr_size != 4)
+		return emulate_unsupported(c, "16-bit addressing");
+	st = emulate_store_n(c, c->regs.edi, size, c->regs.eax);
+	if (st == EMULATE_DONE)
+		c->regs.edi += c->regs.eflags & FL_DF ? -size : size;
+	return st;
+}
+
+/* clang-format off */
+static const struct emulate_handler emulate_store_handlers[] = {
+	{ X86_INS_MOV, "mov", emulate_store_alu },
+	{ X86_INS_OR, "or", emulate_store_alu },
+	{ X86_INS_AND, "and", emulate_store_alu },
+	{ X86_INS_XOR, "xor", emulate_store_alu },
+	{ X86_INS_ADD, "add", emulate_store_alu },
+	{ X86_INS_SUB, "sub", emulate_store_alu },
+	{ X86_INS_XCHG, "xchg", emulate_store_xchg },
+	{ X86_INS_CMPXCHG, "cmpxchg", emulate_store_cmpxchg },
+	{ X86_INS_STOSB, "stos", emulate_store_stos },
+	{ X86_INS_STOSW, "stos", emulate_store_stos },
+	{ X86_INS_STOSD, "stos", emulate_store_stos },
+};
+/* clang-format on */
+
+static enum emulate_status emulate_store_dispatch(struct emulate_ctx *c)
+{
+	for (size_t i = 0; i < sizeof(emulate_store_handlers) / sizeof(emulate_store_handlers[0]);
+	     i++)
+		if (emulate_store_handlers[i].id == c->insn->id) {
+			emulate_format(c->res->mnemonic, sizeof(c->res->mnemonic), "%s",
+				       emulate_store_handlers[i].mnemonic);
+			return emulate_store_handlers[i].fn(c);
+		}
+	emulate_format(c->res->mnemonic, sizeof(c->res->mnemonic), "%s", c->insn->mnemonic);
+	return emulate_unsupported(c, "not a store we emulate");
+}
+
+void emulate_store(struct emulator *em, const uint8_t *bytes, size_t len,
+		   const struct emulate_fault *fetch_fault, struct emulate_regs *regs,
+		   const struct emulate_ops *ops, struct emulate_result *res)
+{
+	struct emulate_sys unused = {0}; /* stores touch no privileged state */
+
+	emulate_run(em, bytes, len, fetch_fault, regs, &unused, ops, res, emulate_store_dispatch);
 }
 
 unsigned emulate_mem_operands(struct emulator *em, const struct emulate_regs *regs,

@@ -146,6 +146,16 @@ void emulate_insn(struct emulator *em, const uint8_t *bytes, size_t len,
 		  struct emulate_sys *sys, const struct emulate_ops *ops,
 		  struct emulate_result *res);
 
+/*
+ * Emulate an ordinary store at regs->eip - mov, or, and, xor, add or sub
+ * with a memory destination, xchg or cmpxchg with memory, a single stos - the way
+ * the guest writes its page tables.  The same contract as emulate_insn,
+ * without privileged state; EMULATE_UNSUPPORTED for anything else.
+ */
+void emulate_store(struct emulator *em, const uint8_t *bytes, size_t len,
+		   const struct emulate_fault *fetch_fault, struct emulate_regs *regs,
+		   const struct emulate_ops *ops, struct emulate_result *res);
+
 /* A memory operand of a decoded instruction. */
 struct emulate_mem_operand {
 	uint32_t va; /* linear address: base + index * scale + disp, flat segments */

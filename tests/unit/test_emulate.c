@@ -1374,3 +1374,111 @@ Test(emulate, random_bytes_never_break_it, .timeout = 30)
 	for (int st = EMULATE_DONE; st <= EMULATE_UNSUPPORTED; st++)
 		cr_assert_gt(count[st], 50000, "status %d only %u times", st, count[st]);
 }
+
+/* --- Ordinary stores: the guest writing its page tables (emulate_store) ---- */
+
+static void run_store(const uint8_t *bytes, size_t n)
+{
+	old_regs = regs;
+	old_sys = sys;
+	memset(&res, 0x5a, sizeof(res));
+	emulate_store(&em, bytes, n, NULL, &regs, &ops, &res);
+}
+
+#define STORE(...)                                                                                 \
+	do {                                                                                       \
+		static const uint8_t insn_[] = {__VA_ARGS__};                                      \
+		run_store(insn_, sizeof(insn_));                                                   \
+	} while (0)
+
+#define PTE_AT (MEM_BASE + 0x2004u)
+
+Test(emulate, store_mov_writes_1_2_and_4_bytes)
+{
+	put32(PTE_AT, 0xaabbccdd);
+	regs.edx = PTE_AT;
+	regs.eax = 0x00123067;
+	STORE(0x89, 0x02); /* mov [edx], eax */
+	assert_done(2, "mov", 0);
+	cr_assert_eq(get32(PTE_AT), 0x00123067);
+	regs.eax = 0x11112207; /* mov [edx], ax: the low word only */
+	STORE(0x66, 0x89, 0x02);
+	cr_assert_eq(get32(PTE_AT), 0x00122207);
+	regs.eax = 0x11111105; /* mov [edx+1], ah */
+	STORE(0x88, 0x62, 0x01);
+	cr_assert_eq(get32(PTE_AT), 0x00121107);
+	STORE(0xc7, 0x42, 0x04, 0x01, 0x20, 0x00, 0x00); /* mov dword [edx+4], 0x2001 */
+	assert_done(7, "mov", 0);
+	cr_assert_eq(get32(PTE_AT + 4), 0x2001);
+	cr_assert_eq(regs.eflags, old_regs.eflags, "mov sets no flags");
+}
+
+Test(emulate, store_or_and_set_flags_like_the_cpu)
+{
+	put32(PTE_AT, 0x00005005);
+	regs.edx = PTE_AT;
+	STORE(0x83, 0x0a, 0x02); /* or dword [edx], 2 */
+	assert_done(3, "or", 0);
+	cr_assert_eq(get32(PTE_AT), 0x00005007);
+	cr_assert_eq(regs.eflags & (FL_ZF | FL_CF), 0);
+	STORE(0x83, 0x22, 0x00); /* and dword [edx], 0 */
+	cr_assert_eq(get32(PTE_AT), 0);
+	cr_assert(regs.eflags & FL_ZF, "zero result");
+	put32(PTE_AT, 1);
+	STORE(0x83, 0x2a, 0x02); /* sub dword [edx], 2: borrow, negative */
+	assert_done(3, "sub", 0);
+	cr_assert_eq(get32(PTE_AT), 0xffffffffu);
+	cr_assert(regs.eflags & FL_CF, "borrow");
+	cr_assert(regs.eflags & 0x80u, "sign");
+}
+
+Test(emulate, store_xchg_swaps_an_entry_out)
+{
+	put32(PTE_AT, 0x00042067);
+	regs.edx = PTE_AT;
+	regs.eax = 0;
+	STORE(0x87, 0x02); /* xchg [edx], eax */
+	assert_done(2, "xchg", 0);
+	cr_assert_eq(get32(PTE_AT), 0);
+	cr_assert_eq(regs.eax, 0x00042067);
+}
+
+Test(emulate, store_cmpxchg_swaps_only_what_it_expects)
+{
+	put32(PTE_AT, 0x00042067);
+	regs.edx = PTE_AT;
+	regs.eax = 0x00042067;
+	regs.ecx = 0x00043067;
+	STORE(0x0f, 0xb1, 0x0a); /* cmpxchg [edx], ecx: equal, so stored */
+	assert_done(3, "cmpxchg", 0);
+	cr_assert_eq(get32(PTE_AT), 0x00043067);
+	cr_assert(regs.eflags & FL_ZF);
+	cr_assert_eq(regs.eax, 0x00042067);
+	STORE(0x0f, 0xb1, 0x0a); /* not equal now: eax gets the entry */
+	cr_assert_eq(get32(PTE_AT), 0x00043067);
+	cr_assert_eq(regs.eflags & FL_ZF, 0);
+	cr_assert_eq(regs.eax, 0x00043067);
+}
+
+Test(emulate, store_single_stos_but_not_rep_stos)
+{
+	regs.edi = PTE_AT;
+	regs.eax = 0x7;
+	STORE(0xab); /* stosd */
+	assert_done(1, "stos", 0);
+	cr_assert_eq(get32(PTE_AT), 7);
+	cr_assert_eq(regs.edi, PTE_AT + 4);
+	STORE(0xf3, 0xab); /* rep stosd: a memset, for the caller to unshadow */
+	assert_unsupported("rep stos");
+}
+
+Test(emulate, store_faults_and_refusals)
+{
+	regs.edx = MEM_END - 2; /* the dword runs off the end of memory */
+	STORE(0x89, 0x02);
+	assert_pf(PF_W, MEM_END);
+	STORE(0x0f, 0xc1, 0x0a); /* xadd [edx], ecx */
+	assert_unsupported("not a store we emulate");
+	STORE(0x8b, 0x02); /* mov eax, [edx]: a load */
+	assert_unsupported("not a store to memory");
+}
