@@ -117,7 +117,8 @@ static int main_boot_hw(const struct options *opts, struct guest *g,
 
 /*
  * Machine memory for one guest: its own frames, plus the monitor's pages
- * and a shadow page directory with up to 1023 page tables.
+ * and the shadow's pool of at most SHADOW_MAX_PAGES (1024) page tables
+ * and directories, with room to spare.
  */
 static uint32_t main_machine_frames(const struct options *opts)
 {
@@ -131,7 +132,8 @@ static int main_boot_shadow(const struct options *opts, struct guest *g,
 	struct vcpu_stop stop = {0};
 	struct stats st = {0};
 	struct machine m;
-	struct vm vm = {.st = &st, .trace = trace, .stop = &stop};
+	struct vm vm = {
+	    .st = &st, .trace = trace, .stop = &stop, .check_shadow = opts->check_shadow};
 	struct error err;
 	int status;
 

@@ -27,6 +27,7 @@ static const struct option options_long[] = {
 	{ "mode", required_argument, NULL, 'M' },
 	{ "cmdline", required_argument, NULL, 'c' },
 	{ "stats", no_argument, NULL, 's' },
+	{ "check-shadow", no_argument, NULL, 'C' },
 	{ "trace", required_argument, NULL, 'T' },
 	{ "timeout", required_argument, NULL, 't' },
 	{ "help", no_argument, NULL, 'h' },
@@ -58,6 +59,10 @@ void options_print_help(void)
 	       "      --stats         print the VMM's counters at the end (exits, and in\n"
 	       "                      shadow mode traps, reflections, emulated\n"
 	       "                      instructions, hidden page faults)\n"
+	       "      --check-shadow  shadow mode: before every return to the guest,\n"
+	       "                      compare every shadow page-table entry in use with\n"
+	       "                      the guest's own tables; stop (status 70) at the\n"
+	       "                      first difference.  Slow: for tests and debugging\n"
 	       "      --trace LIST    print a line on stderr for each VMM intervention\n"
 	       "                      of these kinds: io, irq, hlt, exit, syscall, iret,\n"
 	       "                      cr3, pagefault, priv, exception, or all\n"
@@ -180,6 +185,9 @@ static int options_parse_one(int c, const char *arg, const char *word, struct op
 	case 's':
 		opts->stats = true;
 		return 0;
+	case 'C':
+		opts->check_shadow = true;
+		return 0;
 	case 't':
 		return options_parse_timeout(arg, opts, err);
 	case 'T':
@@ -242,6 +250,9 @@ int options_parse(int argc, char **argv, struct options *opts, struct error *err
 		return 0;
 	if (!boot)
 		return error_set(err, "missing command 'boot'; try 'kvmshadow --help'");
+	if (opts->check_shadow && opts->mode != MODE_SHADOW)
+		return error_set(err, "--check-shadow needs --mode=shadow: hw mode has no shadow "
+				      "page tables of ours to check");
 	if (optind >= argc)
 		return error_set(err,
 				 "missing guest image; usage: kvmshadow boot [options] guest.img");

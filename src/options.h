@@ -26,6 +26,7 @@ struct options {
 	uint64_t mem_bytes; /* guest-physical memory */
 	double timeout_sec; /* 0: none */
 	bool stats;
+	bool check_shadow;   /* --check-shadow: audit the shadow before every resume */
 	unsigned trace;	     /* trace_category bits from --trace */
 	const char *cmdline; /* extra Multiboot command line, or NULL */
 	const char *image;   /* path of the guest image */

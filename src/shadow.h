@@ -1,76 +1,166 @@
 /*
- * shadow.h - shadow page tables, first version: the shadow as a virtual
- * TLB.
+ * shadow.h - shadow page tables that persist: one shadow per guest page
+ * table, kept coherent by write-protecting the guest's page tables.
  *
  * The CPU's CR3 always points at a page directory the VMM built.  It maps
  * guest-virtual addresses straight to machine addresses (Figure B.1's
  * VA -> MA), filled in on demand from the guest's own page tables (VA ->
- * PA) and the guest's PFN-to-MFN map (PA -> MA).  Like a hardware TLB it
- * holds only what was used since the last flush, and like a TLB it is
- * flushed by the guest's invlpg and CR3 loads.  Documentation/memory.md
- * walks through it.
+ * PA) and the guest's PFN-to-MFN map (PA -> MA).
  *
- * The structures are per guest and keyed by the shadow page directory
- * slot, so that the next version can keep one shadow per guest page
- * directory and find the entries a page-table write affects.
+ * Part 1 of shadow mode threw the whole shadow away at every CR3 load,
+ * because it could not know what the guest had changed meanwhile.  This
+ * version knows: every guest frame that a shadow was built from is
+ * write-protected in every shadow that maps it, so each change the guest
+ * makes to its page tables traps, and the VMM updates exactly the shadow
+ * entries built from the entries written.  Shadows can then be kept
+ * across address-space switches, as KVM's shadow MMU keeps them: a CR3
+ * load installs the shadow cached for that page directory.
+ *
+ * A shadow page is one machine frame holding a shadow page directory or
+ * page table, keyed like KVM's by (guest frame, role): the role holds
+ * what changes the meaning of its entries.  Documentation/memory.md
+ * tells the whole story.
  */
 #ifndef KVMSHADOW_SHADOW_H
 #define KVMSHADOW_SHADOW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "rmap.h"
 #include "x86.h"
 
 /* The PDE slots the guest may use: the last belongs to the monitor. */
 #define SHADOW_GUEST_PDES (PT_ENTRIES - 1)
 
+/*
+ * At most this many shadow pages (4 MiB of machine memory), whatever the
+ * guest's memory size: past it, the least recently used is reclaimed.
+ * Enough for the working sets of about a hundred small processes.
+ */
+#define SHADOW_MAX_PAGES 1024u
+#define SHADOW_HASH_SIZE 1024u
+
+/*
+ * A page-table page written this many times in a row with no sign of use
+ * in between (no fill through it, no invlpg under it) is taken to be data
+ * again - the guest freed it and reuses the frame - and is unshadowed, as
+ * KVM's "write flooding" detection does.
+ */
+#define SHADOW_FLOOD_WRITES 4u
+
+/* The role of a shadow page: what its entries mean, besides its frame. */
+#define SHADOW_ROLE_PD	     0x01 /* a page directory; else a page table */
+#define SHADOW_ROLE_DIRECT   0x02 /* no guest table behind it: a 4 MiB page, or paging off */
+#define SHADOW_ROLE_WP	     0x04 /* CR0.WP */
+#define SHADOW_ROLE_PSE	     0x08 /* CR4.PSE */
+#define SHADOW_ROLE_NOPAGING 0x10 /* CR0.PG clear: virtual = guest-physical */
+#define SHADOW_ROLE_USER     0x20 /* page tables: the guest PDE allows user access */
+#define SHADOW_ROLE_WRITE    0x40 /* page tables: ... and writes */
+#define SHADOW_ROLE_DIRTY    0x80 /* a 4 MiB page's D bit (it lives in the PDE) */
+
+#define SHADOW_NONE (-1)
+
 struct vm;
+struct shadow_check_snap;
+
+struct shadow_page {
+	uint32_t mfn;	     /* the machine frame holding the table; 0: slot unused */
+	uint32_t gfn;	     /* the guest frame it shadows (DIRECT: first frame it maps) */
+	uint32_t role;	     /* SHADOW_ROLE_* */
+	uint64_t last_used;  /* for reclaim: the shadow's clock when last used */
+	uint32_t writes;     /* intercepted writes since last used */
+	int32_t hash_next;   /* the next page in the same hash bucket */
+	int16_t *child;	     /* page directories: the page table in each slot, or SHADOW_NONE */
+	uint32_t *parents;   /* page tables: parent index << 10 | slot, one per link */
+	uint32_t nparents, parents_cap;
+};
 
 struct shadow {
-	uint32_t pd;			   /* MFN of the shadow page directory */
-	uint32_t pt[SHADOW_GUEST_PDES];	   /* MFN of each slot's shadow page table, 0: none */
-	bool from_large[SHADOW_GUEST_PDES]; /* filled from a guest 4 MiB page */
-	uint32_t *spare;		   /* page-table frames kept for reuse */
-	uint32_t nspare;
+	struct shadow_page page[SHADOW_MAX_PAGES];
+	int32_t hash[SHADOW_HASH_SIZE]; /* by guest frame: first page, or SHADOW_NONE */
+	int32_t root;			/* the page directory in the CPU's CR3 */
+	uint32_t npages;		/* pages in use */
+	uint64_t clock;
+	uint16_t *protect; /* by guest frame: how many shadow tables were built from it */
+	uint32_t nframes;
+	struct rmap rmap; /* guest frame -> shadow entries mapping it */
+	uint64_t protect_gen; /* bumped whenever a frame starts or stops being protected */
+	struct shadow_check_snap *check_snap; /* --check-shadow's memory (shadow_check.c) */
+	uint32_t ones;	  /* MFN of a page of 0xff bytes: what unbacked memory reads as */
 	/* What the CPU's TLB must forget before the guest runs again. */
-	uint32_t ones;	     /* MFN of a page of 0xff bytes: what unbacked memory reads as */
 	bool tlb_flush;	     /* everything: the monitor reloads CR3 */
 	uint32_t tlb_invlpg; /* one page, va | 1; 0 for none */
 };
 
 enum shadow_fault_kind {
-	SHADOW_HIDDEN, /* the guest's tables allow it: filled, resume */
-	SHADOW_TRUE,   /* the guest's tables fault: reflect #PF(error) */
-	SHADOW_STOP,   /* the guest did something we refuse: vm stopped */
+	SHADOW_HIDDEN,	/* the guest's tables allow it: filled, resume */
+	SHADOW_TRUE,	/* the guest's tables fault: reflect #PF(error) */
+	SHADOW_STOP,	/* the guest did something we refuse: vm stopped */
 	SHADOW_DISCARD, /* a write to guest-physical memory that does not exist: skip it */
+	SHADOW_PTWRITE, /* an allowed write to a page table: emulate it (ptwrite.c) */
 };
 
 struct shadow_fault {
 	enum shadow_fault_kind kind;
 	uint32_t error; /* SHADOW_TRUE: the error code the guest must see */
 	uint32_t spte;	/* SHADOW_HIDDEN: the entry installed */
-	uint32_t gpa;	/* SHADOW_HIDDEN, SHADOW_DISCARD: the guest-physical address */
+	uint32_t gpa;	/* HIDDEN, DISCARD, PTWRITE: the guest-physical address */
 	bool unbacked;	/* SHADOW_HIDDEN: mapped to the all-ones page (no memory there) */
 };
 
 /* The machine address the real CR3 must hold. */
 uint32_t shadow_cr3(const struct shadow *sh);
 
+/* Set up, with the shadow of the current paging mode installed. */
 int shadow_init(struct vm *vm);
 void shadow_destroy(struct vm *vm);
 
 /* A page fault at va with the CPU's error code: fill, or say why not. */
 void shadow_fault(struct vm *vm, uint32_t va, uint32_t error, struct shadow_fault *res);
 
-/* Forget every translation (a guest CR3 load, or a paging-mode change). */
+/*
+ * A guest CR3 load or paging-mode change: install the shadow cached for
+ * the new (page directory, mode), or build an empty one.  Returns true if
+ * one was cached.
+ */
+bool shadow_load_root(struct vm *vm);
+
+/* Drop every shadow page; the current root stays, emptied. */
 void shadow_flush(struct vm *vm);
 
-/* Forget the translations of one page (the guest's invlpg).  Returns true
- * if a whole 4 MiB slot went, so the caller flushes the TLB entirely. */
-bool shadow_invlpg(struct vm *vm, uint32_t va);
+/* The guest's invlpg.  The shadow is already coherent (every page-table
+ * write was seen), so this only counts the page table as in use. */
+void shadow_invlpg(struct vm *vm, uint32_t va);
 
-/* The shadow entry for va, 0 if none: for tests and --check-shadow. */
+/*
+ * The VMM just wrote [gpa, gpa+len) of guest memory, within one page, on
+ * the guest's behalf: update every shadow entry built from the bytes
+ * written.  Cheap when the frame is not a page table.
+ */
+void shadow_guest_wrote(struct vm *vm, uint32_t gpa, unsigned len);
+
+/* Is guest frame gfn write-protected (some shadow was built from it)? */
+bool shadow_protected(const struct vm *vm, uint32_t gfn);
+
+/*
+ * Stop shadowing gfn, so that the guest may write it freely: drop every
+ * shadow page built from it.  False (nothing done) if one of them is the
+ * page directory the CPU is using.
+ */
+bool shadow_unprotect(struct vm *vm, uint32_t gfn);
+
+/* The current shadow's entry for va, 0 if none: for tests. */
 uint32_t shadow_lookup(const struct vm *vm, uint32_t va);
+
+/*
+ * --check-shadow (shadow_check.c): compare every present entry of the
+ * current shadow with a fresh walk of the guest's tables and the
+ * PFN-to-MFN map.  0 if they agree, else -1 with the first difference in
+ * why.
+ */
+int shadow_check(struct vm *vm, char *why, size_t size);
+void shadow_check_free(struct shadow *sh);
 
 #endif

@@ -79,6 +79,11 @@ static const struct {
     {"shadow.true-faults", offsetof(struct stats, true_faults)},
     {"shadow.flushes", offsetof(struct stats, shadow_flushes)},
     {"shadow.invlpg", offsetof(struct stats, invlpgs)},
+    {"shadow.roots-built", offsetof(struct stats, shadow_roots_built)},
+    {"shadow.root-hits", offsetof(struct stats, shadow_root_hits)},
+    {"shadow.pt-writes", offsetof(struct stats, pt_writes)},
+    {"shadow.unshadowed", offsetof(struct stats, shadow_unshadowed)},
+    {"shadow.evictions", offsetof(struct stats, shadow_evictions)},
     {"patch.sites", offsetof(struct stats, patch_sites)},
     {"emulate.total", offsetof(struct stats, emulated_total)},
 };

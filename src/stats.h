@@ -42,7 +42,12 @@ struct stats {
 	uint64_t hidden_faults;	 /* shadow fills the guest never sees */
 	uint64_t true_faults;	 /* page faults reflected to the guest */
 	uint64_t shadow_flushes; /* the whole shadow dropped */
-	uint64_t invlpgs;	 /* single-page shadow flushes */
+	uint64_t invlpgs;	 /* guest invlpg instructions */
+	uint64_t shadow_roots_built; /* CR3 loads that found no cached shadow */
+	uint64_t shadow_root_hits;   /* CR3 loads that installed a cached one */
+	uint64_t pt_writes;	     /* guest page-table writes intercepted and emulated */
+	uint64_t shadow_unshadowed;  /* shadow pages dropped because the guest reused the frame */
+	uint64_t shadow_evictions;   /* shadow pages reclaimed because the pool was full */
 	uint64_t patch_sites;	 /* pushf/popf/iret patched in the guest kernel */
 	uint64_t emulated_total;
 	struct {

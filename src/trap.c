@@ -237,6 +237,8 @@ static void trap_discard_write(struct vm *vm, struct monitor_frame *f, uint32_t 
 
 /* A page fault at va with this error code, as the CPU reported it or as
  * segment truncation implies it (trap_truncated). */
+static void trap_ptwrite(struct vm *vm, struct monitor_frame *f, uint32_t va, uint32_t gpa);
+
 static void trap_page_fault_at(struct vm *vm, struct monitor_frame *f, uint32_t va, uint32_t error)
 {
 	struct shadow_fault res;
@@ -244,6 +246,8 @@ static void trap_page_fault_at(struct vm *vm, struct monitor_frame *f, uint32_t 
 	shadow_fault(vm, va, error, &res);
 	if (res.kind == SHADOW_DISCARD)
 		return trap_discard_write(vm, f, res.gpa);
+	if (res.kind == SHADOW_PTWRITE)
+		return trap_ptwrite(vm, f, va, res.gpa);
 	if (res.kind == SHADOW_HIDDEN) {
 		vm->st->hidden_faults++;
 		if (res.unbacked)
@@ -409,6 +413,23 @@ static void trap_op_out(void *ctx, uint16_t port, int size, uint32_t value)
 			   portio_name(&t->vm->g->bus, port));
 }
 
+static struct emulate_ops trap_ops(struct trap_mem *mem)
+{
+	return (struct emulate_ops){.ctx = mem,
+				    .read = trap_op_read,
+				    .write = trap_op_write,
+				    .in = trap_op_in,
+				    .out = trap_op_out};
+}
+
+/* The guest's registers as the emulator takes them, from the monitor frame. */
+static struct emulate_regs trap_regs(const struct vm *vm, const struct monitor_frame *f)
+{
+	return (struct emulate_regs){
+	    f->eax, f->ecx, f->edx, f->ebx, f->esp,
+	    f->ebp, f->esi, f->edi, f->eip, vm_guest_eflags(vm, f->eflags)};
+}
+
 /* Undo our patch in the fetched bytes, so the emulator sees the guest's own. */
 static void trap_unpatch(struct vm *vm, struct trap_insn *in)
 {
@@ -512,28 +533,40 @@ static void trap_check_pd(struct vm *vm)
 
 static void trap_effect_cr3(struct vm *vm, uint32_t eip, const struct emulate_result *res)
 {
+	bool cached;
+
 	trap_check_pd(vm);
-	shadow_flush(vm);
+	if (vm->stopped)
+		return;
+	cached = shadow_load_root(vm);
 	if (!trace_on(vm->trace, TRACE_CR3))
 		return;
 	if (res->effects & EMULATE_EFFECT_CR3)
-		trace_line(vm->trace,
-			   "%s at 0x%08x: guest cr3=0x%08x -> shadow 0x%08x, emptied (a TLB flush)",
-			   res->text, eip, vm->sys.cr3, shadow_cr3(&vm->shadow));
+		trace_line(vm->trace, "%s at 0x%08x: guest cr3=0x%08x -> %s shadow 0x%08x",
+			   res->text, eip, vm->sys.cr3, cached ? "its cached" : "a new, empty",
+			   shadow_cr3(&vm->shadow));
 	else
 		trace_line(vm->trace,
-			   "%s at 0x%08x: paging mode now cr0=0x%08x cr4=0x%08x -> shadow emptied",
-			   res->text, eip, vm->sys.cr0, vm->sys.cr4);
+			   "%s at 0x%08x: paging mode now cr0=0x%08x cr4=0x%08x -> %s shadow "
+			   "0x%08x for it",
+			   res->text, eip, vm->sys.cr0, vm->sys.cr4,
+			   cached ? "the cached" : "a new", shadow_cr3(&vm->shadow));
 }
 
+/*
+ * invlpg.  The shadow already follows every write the guest made to its
+ * page tables, so there is nothing stale to drop; invlpg only tells us
+ * the page table under va is still in use (shadow_invlpg).
+ */
 static void trap_effect_invlpg(struct vm *vm, uint32_t eip, const struct emulate_result *res)
 {
-	bool whole = shadow_invlpg(vm, res->invlpg_va);
-
+	shadow_invlpg(vm, res->invlpg_va);
 	vm->st->invlpgs++;
 	if (trace_on(vm->trace, TRACE_CR3))
-		trace_line(vm->trace, "%s at 0x%08x: drop the shadow entry for 0x%08x%s", res->text,
-			   eip, res->invlpg_va, whole ? " (a 4 MiB page: its whole table)" : "");
+		trace_line(vm->trace,
+			   "%s at 0x%08x: the shadow of 0x%08x is already up to date; nothing to "
+			   "drop",
+			   res->text, eip, res->invlpg_va);
 }
 
 /* After EMULATE_DONE: do what the instruction (at eip) calls for. */
@@ -604,13 +637,8 @@ static void trap_trace_priv(struct vm *vm, const struct emulate_result *res, uin
 static void trap_emulate(struct vm *vm, struct monitor_frame *f, unsigned access)
 {
 	struct trap_mem mem = {.vm = vm, .access = access};
-	struct emulate_ops ops = {.ctx = &mem,
-				  .read = trap_op_read,
-				  .write = trap_op_write,
-				  .in = trap_op_in,
-				  .out = trap_op_out};
-	struct emulate_regs r = {f->eax, f->ecx, f->edx, f->ebx, f->esp,
-				 f->ebp, f->esi, f->edi, f->eip, vm_guest_eflags(vm, f->eflags)};
+	struct emulate_ops ops = trap_ops(&mem);
+	struct emulate_regs r = trap_regs(vm, f);
 	struct emulate_result res;
 	struct trap_insn in;
 	bool vif_before = vm->vif;
@@ -662,6 +690,54 @@ static void trap_emulate(struct vm *vm, struct monitor_frame *f, unsigned access
 			res.text);
 		break;
 	}
+}
+
+/*
+ * The guest stored to one of its page tables, which the shadow keeps
+ * write-protected: do the store for it (the write hook in vm.c then
+ * updates every shadow entry built from the bytes written) and step over
+ * the instruction.  A store we cannot emulate makes us stop shadowing
+ * the page instead, and the instruction runs again natively.
+ */
+static void trap_ptwrite(struct vm *vm, struct monitor_frame *f, uint32_t va, uint32_t gpa)
+{
+	bool user = trap_from_user(f);
+	struct trap_mem mem = {.vm = vm, .access = user ? PF_U : 0};
+	struct emulate_ops ops = trap_ops(&mem);
+	struct emulate_regs r = trap_regs(vm, f);
+	struct emulate_result res;
+	struct trap_insn in;
+
+	if (trap_fetch(vm, f, &in))
+		return trap_reflect_fault(vm, f, &in.fetch_fault);
+	if (!user)
+		trap_unpatch(vm, &in);
+	emulate_store(&vm->em, in.bytes, in.len, in.partial ? &in.fetch_fault : NULL, &r, &ops,
+		      &res);
+	if (res.status == EMULATE_FAULT)
+		return trap_reflect_fault(vm, f, &res.fault);
+	if (res.status == EMULATE_DONE) {
+		vm->st->pt_writes++;
+		if (trace_on(vm->trace, TRACE_PAGEFAULT))
+			trace_line(vm->trace,
+				   "page-table write: %s %s at eip=0x%08x to va 0x%08x (pa 0x%08x) "
+				   "-> emulated, shadow entries updated",
+				   trap_ring_name(f), res.text, f->eip, va, gpa);
+		trap_commit(vm, f, &r);
+		return;
+	}
+	if (shadow_unprotect(vm, gpa >> PAGE_SHIFT)) {
+		if (trace_on(vm->trace, TRACE_PAGEFAULT))
+			trace_line(vm->trace,
+				   "page-table write: %s %s, to pa 0x%08x -> not a store we "
+				   "emulate: stop shadowing that page, run it natively",
+				   trap_ring_name(f), res.text, gpa);
+		return;
+	}
+	vm_stop(vm, VCPU_STOP_GUEST_ERROR,
+		"guest %s wrote the page directory in use (pa 0x%08x) with %s; kvmshadow can "
+		"neither emulate that store nor stop shadowing the directory in use",
+		trap_ring_name(f), gpa, res.text);
 }
 
 static void trap_gp(struct vm *vm, struct monitor_frame *f)
@@ -866,6 +942,18 @@ static uint32_t trap_real_cr4(struct vm *vm)
 	return want | CTL_LOAD;
 }
 
+/* --check-shadow: the shadow the CPU is about to use must agree with the
+ * guest's tables (shadow_check.c). */
+static bool trap_check_shadow(struct vm *vm)
+{
+	char why[256];
+
+	if (!shadow_check(vm, why, sizeof(why)))
+		return false;
+	vm_stop(vm, VCPU_STOP_VMM_ERROR, "check-shadow: %s", why);
+	return true;
+}
+
 void trap_resume(struct vm *vm)
 {
 	struct monitor_frame *f = machine_frame(vm->m);
@@ -873,6 +961,8 @@ void trap_resume(struct vm *vm)
 	struct shadow *sh = &vm->shadow;
 
 	if (!trap_frame_ok(vm, f))
+		return;
+	if (vm->check_shadow && trap_check_shadow(vm))
 		return;
 	f->ds = segments_data_or_null(vm, f->ds & 0xffff);
 	f->es = segments_data_or_null(vm, f->es & 0xffff);

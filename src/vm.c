@@ -82,30 +82,31 @@ int vm_virt_to_phys(struct vm *vm, uint32_t va, unsigned access, uint32_t *gpa,
 	return 0;
 }
 
-static uint8_t *vm_translate(struct vm *vm, uint32_t va, unsigned access,
-			     struct emulate_fault *fault)
-{
-	uint32_t gpa;
-
-	return vm_virt_to_phys(vm, va, access, &gpa, fault) ? NULL : vm_phys(vm, gpa);
-}
-
-/* Visit [va, va+len) page by page; with buf NULL, only check. */
+/*
+ * Visit [va, va+len) page by page; with buf and src NULL, only check.  A
+ * write (src) is also shown to the shadow: the guest's page tables may be
+ * among the bytes the VMM writes for it (an emulated store, an interrupt
+ * frame pushed on a stack the guest placed in a page table).
+ */
 static int vm_copy_virt(struct vm *vm, uint32_t va, uint8_t *buf, const uint8_t *src, unsigned len,
 			unsigned access, struct emulate_fault *fault)
 {
 	while (len) {
 		unsigned chunk = PAGE_SIZE - (va & ~PAGE_MASK);
-		uint8_t *p = vm_translate(vm, va, access, fault);
+		uint32_t gpa;
+		uint8_t *p;
 
-		if (!p)
+		if (vm_virt_to_phys(vm, va, access, &gpa, fault))
 			return -1;
+		p = vm_phys(vm, gpa);
 		if (chunk > len)
 			chunk = len;
-		if (buf)
+		if (buf) {
 			memcpy(buf, p, chunk), buf += chunk;
-		else if (src)
+		} else if (src) {
 			memcpy(p, src, chunk), src += chunk;
+			shadow_guest_wrote(vm, gpa, chunk);
+		}
 		va += chunk;
 		len -= chunk;
 	}

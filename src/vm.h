@@ -49,6 +49,7 @@ struct vm {
 	const struct trace *trace;
 	struct vcpu_stop *stop;
 	bool stopped;
+	bool check_shadow; /* --check-shadow: audit the shadow before every resume */
 	bool halted;	   /* the guest executed hlt: wait for an interrupt */
 	bool irq_injected; /* MONITOR_IRQ_VECTOR queued with KVM_INTERRUPT, not yet taken */
 	bool sti_shadow;   /* the trap just handled was an sti that set IF */

@@ -15,6 +15,12 @@
  *   sse      set CR4.OSFXSR|OSXMMEXCPT, then use an SSE instruction
  *   stihlt   sti; hlt with the timer interrupt already pending: the
  *            interrupt must come in at the hlt, not before it
+ *   repstos  paging on; rep stos zeroes a page table the shadow
+ *            write-protects (a store kvmshadow does not emulate: it must
+ *            stop shadowing that page and let the instruction run), then
+ *            invlpg and a load through it: a page fault
+ *   stospd   the same rep stos onto the page directory in CR3, which
+ *            kvmshadow cannot stop shadowing: refused with a report
  *
  * tests/integration/shadow.sh runs each and checks what it prints.
  */
@@ -104,6 +110,24 @@ _start:
 	pushl	$0x1b
 	pushl	$ucode
 	iret
+#elif defined(V_repstos) || defined(V_stospd)
+	call	paging_on
+	mov	0x400000, %eax		/* now the shadow has pt1, write-protected */
+	cld
+	xor	%eax, %eax
+#if defined(V_repstos)
+	mov	$pt1, %edi
+	mov	$1024, %ecx
+	rep stosl
+	invlpg	0x400000
+	mov	$stosmsg, %esi
+	call	puts
+	mov	0x400000, %eax		/* unmapped: #PF, "trap 00000000 <eip>" */
+#else
+	mov	$pd + 8, %edi
+	mov	$1, %ecx
+	rep stosl
+#endif
 #elif defined(V_stihlt)
 	call	pic_pit_init
 	cli
@@ -209,6 +233,23 @@ pic_pit_init:
 	out	%al, $0x40
 	ret
 
+/* Paging on: 0-8 MiB mapped to itself through pt0 and pt1. */
+paging_on:
+	mov	$pt0, %edi
+	mov	$0x003, %eax
+	mov	$2048, %ecx
+1:	stosl
+	add	$0x1000, %eax
+	loop	1b
+	movl	$pt0 + 3, pd
+	movl	$pt1 + 3, pd + 4
+	mov	$pd, %eax
+	mov	%eax, %cr3
+	mov	%cr0, %eax
+	or	$0x80000000, %eax
+	mov	%eax, %cr0
+	ret
+
 puts:
 	lodsb
 	test	%al, %al
@@ -237,6 +278,7 @@ puthex32:
 hello:	.asciz	"rv: start\n"
 ssemsg:	.asciz	"sse ok"
 tfmsg:	.asciz	"user pushf saw TF=1"
+stosmsg: .asciz	"rep stos done "
 trapmsg: .asciz	"trap "
 nl:	.asciz	"\n"
 	.align 8
@@ -263,3 +305,7 @@ saved_eip: .long 0
 ucode:	.skip 4096
 	.align 8
 idt:	.skip	256*8
+	.align 4096
+pd:	.skip	4096
+pt0:	.skip	4096
+pt1:	.skip	4096

@@ -138,6 +138,16 @@ Test(options, both_modes)
 	cr_assert_str_eq(options_mode_name(opts.mode), "hw");
 }
 
+Test(options, check_shadow_is_for_shadow_mode)
+{
+	cr_assert_eq(PARSE("boot", "g.img"), 0, "%s", err.msg);
+	cr_assert_not(opts.check_shadow);
+	cr_assert_eq(PARSE("boot", "--check-shadow", "g.img"), 0, "%s", err.msg);
+	cr_assert(opts.check_shadow);
+	expect_error(PARSE("boot", "--check-shadow", "--mode=hw", "g.img"),
+		     "--check-shadow needs --mode=shadow");
+}
+
 Test(options, bad_mode)
 {
 	expect_error(PARSE("boot", "--mode=turbo", "g.img"), "unknown --mode 'turbo'");
