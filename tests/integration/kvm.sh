@@ -24,6 +24,11 @@ else
 	test_fail "transparency: QEMU output missing (run tests/integration/qemu.sh first)"
 fi
 
+boot stress --timeout 300 --cmdline run=ptshadow,pingpong,retouch,forkchurn,ptupdate "$GUEST"
+expect_eq "shadow-MMU stress programs: status" 0 "$(status_of stress)"
+expect_file_eq "shadow-MMU stress programs: console output (as under plain QEMU)" \
+	"$EXPECT/shadowstress.txt" "$OUT/stress.out"
+
 boot hello --timeout 120 --cmdline run=hello "$GUEST"
 expect_eq "run=hello: status" 0 "$(status_of hello)"
 expect_file_eq "run=hello: console output" "$EXPECT/guest-hello.txt" "$OUT/hello.out"

@@ -33,4 +33,10 @@ qemu hello -append run=hello
 expect_eq "qemu run=hello: status" 1 "$(cat "$OUT/hello.status")"
 expect_file_eq "qemu run=hello: console output" "$EXPECT/guest-hello.txt" "$OUT/hello.out"
 
+# The shadow-MMU stress programs: tests/expected/shadowstress.txt is this.
+qemu stress -append run=ptshadow,pingpong,retouch,forkchurn,ptupdate
+expect_eq "qemu stress programs: status" 1 "$(cat "$OUT/stress.status")"
+expect_file_eq "qemu stress programs: console output" "$EXPECT/shadowstress.txt" \
+	"$OUT/stress.out"
+
 test_summary
