@@ -31,7 +31,7 @@ GUEST_LIBGCC := $(shell $(GUEST_CC) -m32 -print-libgcc-file-name)
 # The built-in programs; guest/kernel/programs.S lists the same names.
 GUEST_PROGRAMS := init hello forkstress memtest faulter sysinfo \
 	privtest inttest wptest bigpage kspy syscalls \
-	ptshadow pingpong retouch forkchurn ptupdate
+	ptshadow pingpong retouch forkchurn ptupdate bench
 
 GUEST_LIB_SRCS := guest/lib/fmt.c guest/lib/str.c
 GUEST_KERNEL_SRCS := $(sort $(wildcard guest/kernel/*.c guest/kernel/*.S)) $(GUEST_LIB_SRCS)

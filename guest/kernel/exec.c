@@ -144,6 +144,7 @@ int exec_program(struct proc *p, const char *name, const char *arg)
 
 	p->pgdir = pgdir;
 	p->heap_start = p->brk = PAGE_ROUND_UP(end);
+	p->de_resume = 0;	/* an address in the old program */
 	strlcpy(p->name, name, sizeof(p->name));
 	if (p == proc_current)
 		vm_switch(pgdir);

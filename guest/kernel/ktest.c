@@ -87,6 +87,11 @@ static const struct ktest_entry ktest_table[KTEST_COUNT] = {
 	[KTEST_FLIP_BEGIN] = { .tool = ktest_shadow_flip_begin },
 	[KTEST_FLIP] = { .tool = ktest_shadow_flip },
 	[KTEST_FLIP_END] = { .tool = ktest_shadow_flip_end },
+	/* bench */
+	[KTEST_BENCH_MARK] = { .tool = ktest_bench_mark },
+	[KTEST_BENCH_IN] = { .tool = ktest_bench_in },
+	[KTEST_BENCH_CRWR] = { .tool = ktest_bench_crwr },
+	[KTEST_BENCH_DE_RESUME] = { .tool = ktest_bench_de_resume },
 };
 
 int ktest_syscall(uint32_t test, uint32_t a, uint32_t b)

@@ -12,6 +12,8 @@
  *                pages, kernel-mode faults on user addresses
  *   ktest_shadow.c  page tables as a shadow MMU finds them hard to follow:
  *                shared, recursive, changed in pieces, recycled
+ *   ktest_bench.c  one privileged instruction per call, phase marks and a
+ *                divide-error resume point, for the benchmarks (bench)
  */
 #ifndef GUEST_KTEST_H
 #define GUEST_KTEST_H
@@ -82,5 +84,10 @@ int ktest_shadow_recycle(void);
 int ktest_shadow_flip_begin(uint32_t uva, uint32_t b);
 int ktest_shadow_flip(uint32_t uva, uint32_t which);
 int ktest_shadow_flip_end(uint32_t uva, uint32_t b);
+
+int ktest_bench_mark(uint32_t index, uint32_t b);
+int ktest_bench_in(uint32_t a, uint32_t b);
+int ktest_bench_crwr(uint32_t a, uint32_t b);
+int ktest_bench_de_resume(uint32_t eip, uint32_t b);
 
 #endif

@@ -39,6 +39,7 @@ struct proc {
 	int slice;		/* timer ticks left before preemption */
 	int need_resched;	/* its slice is used up: yield before user mode */
 	int exit_status;
+	uint32_t de_resume;	/* test-only: where a divide error resumes, or 0 (ktest_bench.c) */
 };
 
 extern struct proc proc_table[NPROC];

@@ -47,6 +47,7 @@ exec_programs:
 	PROGRAM	retouch
 	PROGRAM	forkchurn
 	PROGRAM	ptupdate
+	PROGRAM	bench
 	.section .rodata.program_table, "a"
 	.globl	exec_programs_end
 exec_programs_end:

@@ -9,7 +9,9 @@
  *
  *	int $0x80, EAX = SYS_ktest, EBX = test, ECX = a, EDX = b
  *
- * and print the answer.  The kernel half is guest/kernel/ktest*.c.
+ * and print the answer.  The kernel half is guest/kernel/ktest*.c.  The
+ * benchmark program bench uses the same door for the few things it must
+ * time in the kernel.
  *
  * Two kinds of test:
  *  - a *check* runs a whole self-test in the kernel and returns 0 if it
@@ -101,7 +103,17 @@
 #define KTEST_FLIP		49	/* tool: page a to frame b: 0 its own, 1 the second */
 #define KTEST_FLIP_END		50	/* tool: back to its own frame; free the second */
 
-#define KTEST_COUNT		51
+/*
+ * The benchmarks (bench): one privileged instruction per call, for
+ * comparison with a null system call; the phase marks; and a resume
+ * point for divide errors, this kernel's stand-in for a signal handler.
+ */
+#define KTEST_BENCH_MARK	51	/* tool: outb(PORT_MARKER, a): benchmark a begins, 0: none */
+#define KTEST_BENCH_IN		52	/* tool: one inb of the UART's line status; returns it */
+#define KTEST_BENCH_CRWR	53	/* tool: CR0 written with its own value */
+#define KTEST_BENCH_DE_RESUME	54	/* tool: a user #DE resumes at eip a (0: kills again) */
+
+#define KTEST_COUNT		55
 
 /*
  * KTEST_PROBE's answer when the load raised an exception: the vector and
