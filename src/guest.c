@@ -21,7 +21,8 @@ static int guest_add_devices(struct guest *g, struct error *err)
 	    portio_register(bus, PORT_PIC2_CMD, 2, "pic", &g->pic, pic_read, pic_write) ||
 	    portio_register(bus, PORT_PIT_CH0, 4, "pit", &g->pit, pit_read, pit_write) ||
 	    portio_register(bus, PORT_DEBUG_EXIT, 4, "debug-exit", &g->debugexit, NULL,
-			    debugexit_write))
+			    debugexit_write) ||
+	    portio_register(bus, PORT_MARKER, 1, "marker", &g->marker, NULL, marker_write))
 		return error_set(err, "internal error: device port ranges overlap");
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "devices/debugexit.h"
+#include "devices/marker.h"
 #include "devices/pic.h"
 #include "devices/pit.h"
 #include "devices/portio.h"
@@ -24,6 +25,7 @@ struct guest {
 	struct pic pic;
 	struct pit pit;
 	struct debugexit debugexit;
+	struct marker marker; /* inert until its st is set */
 };
 
 /* Allocate zeroed guest memory and wire up the devices; console output

@@ -86,6 +86,7 @@ static int main_finish(const struct options *opts, struct guest *g, struct stats
 	int status;
 
 	serial_flush(&g->com1);
+	marker_finish(&g->marker);
 	status = main_status(g, stop);
 	main_report(g, stop, opts->stats);
 	if (opts->stats)
@@ -109,6 +110,7 @@ static int main_boot_hw(const struct options *opts, struct guest *g,
 		kvm_close(&kvm);
 		return main_fail(EXIT_VMM_ERROR, &err);
 	}
+	g->marker.st = &st;
 	vcpu_run(&kvm, g, NULL, opts->timeout_sec, trace, &st, &stop);
 	status = main_finish(opts, g, &st, &stop);
 	kvm_close(&kvm);
@@ -149,6 +151,7 @@ static int main_boot_shadow(const struct options *opts, struct guest *g,
 	if (!m.kvm.umip)
 		fprintf(stderr, "kvmshadow: warning: this CPU has no UMIP: the guest kernel's sgdt, "
 				"sidt, sldt, str and smsw will show the monitor's values\n");
+	g->marker.st = &st;
 	vcpu_run(&m.kvm, g, &vm, opts->timeout_sec, trace, &st, &stop);
 	status = main_finish(opts, g, &st, &stop);
 	vm_destroy(&vm);

@@ -108,6 +108,25 @@ static void stats_print_shadow(FILE *out, const struct stats *st)
 	}
 }
 
+/* The benchmark phases the guest marked (devices/marker.h), if any. */
+static void stats_print_phases(FILE *out, const struct guest *g, bool traps)
+{
+	char name[64];
+
+	for (unsigned i = 1; i < MARKER_PHASES; i++) {
+		const struct marker_phase *p = &g->marker.phase[i];
+
+		if (!p->seen)
+			continue;
+		snprintf(name, sizeof(name), "phase.%u.exits", i);
+		stats_line(out, name, p->exits);
+		if (traps) {
+			snprintf(name, sizeof(name), "phase.%u.traps", i);
+			stats_line(out, name, p->traps);
+		}
+	}
+}
+
 void stats_print(FILE *out, const struct stats *st, const struct guest *g, const char *mode)
 {
 	fprintf(out, "kvmshadow: stats for %s (mode %s, %.3f s)\n", g->name, mode, st->seconds);
@@ -121,4 +140,5 @@ void stats_print(FILE *out, const struct stats *st, const struct guest *g, const
 	stats_line(out, "console.bytes", g->com1.bytes);
 	if (!strcmp(mode, "shadow"))
 		stats_print_shadow(out, st);
+	stats_print_phases(out, g, !strcmp(mode, "shadow"));
 }
