@@ -74,7 +74,8 @@ $(BUILD)/tests/tiny-%.img: tests/guests/tiny.S tests/guests/tiny.ld
 		-Wl,-T,tests/guests/tiny.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments $< -o $@
 
 # Hostile kernels for shadow mode (tests/guests/hostile.S), one per VARIANT.
-HOSTILE_VARIANTS := iretlim gatelim prefint usint usgdt gbit pushcs sse stihlt repstos stospd
+HOSTILE_VARIANTS := iretlim gatelim prefint usint usgdt gbit pushcs sse stihlt repstos stospd \
+	selfbts selfmap dsbase
 HOSTILE_IMGS := $(HOSTILE_VARIANTS:%=$(BUILD)/tests/hostile-%.img)
 
 $(BUILD)/tests/hostile-%.img: tests/guests/hostile.S tests/guests/tiny.ld

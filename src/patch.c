@@ -182,3 +182,31 @@ bool patch_in_frame(const struct patch_set *ps, uint32_t pfn)
 		return false;
 	return bsearch(&pfn, ps->pfns, ps->npfns, sizeof(*ps->pfns), patch_cmp_u32) != NULL;
 }
+
+/*
+ * Does [gpa, gpa+len) cover a byte we replaced?  Only the opcode byte we
+ * wrote matters: the rest of the frame is the guest's to write (a small
+ * kernel may keep its GDT or TSS in the page of an iret).
+ */
+bool patch_overlaps(const struct patch_set *ps, uint32_t gpa, unsigned len)
+{
+	size_t lo = 0, hi = ps->n;
+
+	if (!len || !patch_in_frame(ps, gpa >> PAGE_SHIFT))
+		return false;
+	while (lo < hi) { /* the first patch at or after gpa - 15 */
+		size_t mid = (lo + hi) / 2;
+
+		if (ps->v[mid].gpa + 15 < gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < ps->n && ps->v[i].gpa < gpa + len; i++) {
+		uint32_t byte = ps->v[i].gpa + ps->v[i].len - 1;
+
+		if (byte >= gpa && byte - gpa < len)
+			return true;
+	}
+	return false;
+}

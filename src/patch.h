@@ -46,5 +46,6 @@ void patch_free(struct patch_set *ps);
 
 const struct patch *patch_find(const struct patch_set *ps, uint32_t gpa);
 bool patch_in_frame(const struct patch_set *ps, uint32_t pfn);
+bool patch_overlaps(const struct patch_set *ps, uint32_t gpa, unsigned len);
 
 #endif

@@ -124,6 +124,15 @@ static bool segments_check(const struct vm *vm, uint16_t sel, bool code)
 	return !(access & DESC_CODE) && (access & DESC_RW);
 }
 
+uint32_t segments_base_of(const struct vm *vm, uint16_t sel)
+{
+	uint64_t d;
+
+	if (!segments_desc(vm, sel, &d))
+		return 0;
+	return segments_base(d);
+}
+
 uint32_t segments_limit(const struct vm *vm, uint16_t sel)
 {
 	uint64_t d;

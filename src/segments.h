@@ -31,6 +31,9 @@ uint16_t segments_to_guest(uint16_t sel);
 bool segments_code_ok(const struct vm *vm, uint16_t sel);
 bool segments_stack_ok(const struct vm *vm, uint16_t sel);
 
+/* The base of real selector sel's segment; 0 if it has none. */
+uint32_t segments_base_of(const struct vm *vm, uint16_t sel);
+
 /* The byte limit of real selector sel's segment; 0 if it has none. */
 uint32_t segments_limit(const struct vm *vm, uint16_t sel);
 

@@ -62,7 +62,7 @@ static void shadow_touch(struct shadow *sh, int32_t i)
 
 bool shadow_protected(const struct vm *vm, uint32_t gfn)
 {
-	return gfn < vm->shadow.nframes && vm->shadow.protect[gfn];
+	return gfn < vm->shadow.nframes && vm->shadow.protect[gfn] && gfn + 1 != vm->shadow.exempt;
 }
 
 /* One page for the monitor's invlpg; two in one trap flush everything. */
@@ -691,4 +691,26 @@ bool shadow_unprotect(struct vm *vm, uint32_t gfn)
 		}
 	}
 	return true;
+}
+
+void shadow_exempt(struct vm *vm, uint32_t gfn)
+{
+	vm->shadow.exempt = gfn + 1;
+}
+
+void shadow_exempt_end(struct vm *vm, const uint32_t *before)
+{
+	struct shadow *sh = &vm->shadow;
+	uint32_t gfn = sh->exempt - 1;
+	const uint32_t *now;
+
+	if (!sh->exempt)
+		return;
+	sh->exempt = 0;
+	if (shadow_protected(vm, gfn))
+		shadow_write_protect(vm, gfn); /* what the step made writable */
+	now = (const uint32_t *)vm_phys(vm, gfn << PAGE_SHIFT);
+	for (unsigned e = 0; now && e < PT_ENTRIES; e++)
+		if (now[e] != before[e])
+			shadow_guest_wrote(vm, gfn << PAGE_SHIFT | e * 4, 4);
 }

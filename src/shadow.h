@@ -87,6 +87,7 @@ struct shadow {
 	uint32_t nframes;
 	struct rmap rmap; /* guest frame -> shadow entries mapping it */
 	uint64_t protect_gen; /* bumped whenever a frame starts or stops being protected */
+	uint32_t exempt;      /* gfn + 1 of a page table left writable for one step; 0: none */
 	struct shadow_check_snap *check_snap; /* --check-shadow's memory (shadow_check.c) */
 	uint32_t ones;	  /* MFN of a page of 0xff bytes: what unbacked memory reads as */
 	/* What the CPU's TLB must forget before the guest runs again. */
@@ -150,6 +151,15 @@ bool shadow_protected(const struct vm *vm, uint32_t gfn);
  * page directory the CPU is using.
  */
 bool shadow_unprotect(struct vm *vm, uint32_t gfn);
+
+/*
+ * For a store we cannot emulate to a page table we cannot stop shadowing
+ * (trap.c): leave gfn writable for one instruction, then protect it again
+ * and update the shadow entries of whatever it changed (before: the page
+ * as it was).
+ */
+void shadow_exempt(struct vm *vm, uint32_t gfn);
+void shadow_exempt_end(struct vm *vm, const uint32_t *before);
 
 /* The current shadow's entry for va, 0 if none: for tests. */
 uint32_t shadow_lookup(const struct vm *vm, uint32_t va);

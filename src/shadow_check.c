@@ -274,13 +274,35 @@ static void shadow_check_remember(const struct vm *vm, struct shadow_check_snap 
 		memcpy(snap->guest, g, PAGE_SIZE);
 }
 
+/* The root's own entries: each what its bookkeeping says, the last the monitor's. */
+static int shadow_check_root_entries(const struct vm *vm, char *why, size_t size)
+{
+	const struct shadow *sh = &vm->shadow;
+	const struct shadow_page *root = &sh->page[sh->root];
+	const uint32_t *pd = (const uint32_t *)machine_frame_mem(vm->m, root->mfn);
+
+	for (unsigned slot = 0; slot < PT_ENTRIES; slot++) {
+		uint32_t want = 0;
+
+		if (slot == SHADOW_GUEST_PDES)
+			want = vm->m->monitor_pt << PAGE_SHIFT | PTE_P | PTE_W;
+		else if (root->child[slot] != SHADOW_NONE)
+			want = sh->page[root->child[slot]].mfn << PAGE_SHIFT | PTE_P | PTE_W | PTE_U;
+		if ((pd[slot] & ~(PTE_A | PTE_D)) != want) /* the CPU sets A in them */
+			return shadow_check_fail(why, size,
+						 "shadow pde %u of the root is 0x%08x, should be 0x%08x",
+						 slot, pd[slot], want);
+	}
+	return 0;
+}
+
 int shadow_check(struct vm *vm, char *why, size_t size)
 {
 	struct shadow *sh = &vm->shadow;
 	const struct shadow_page *root = &sh->page[sh->root];
 	uint32_t pde;
 
-	if (shadow_check_root(vm, why, size))
+	if (shadow_check_root(vm, why, size) || shadow_check_root_entries(vm, why, size))
 		return -1;
 	if (!sh->check_snap &&
 	    !(sh->check_snap = calloc(SHADOW_MAX_PAGES, sizeof(*sh->check_snap))))

@@ -362,8 +362,11 @@ static bool trap_step_begin(struct vm *vm, struct monitor_frame *f)
 	return true;
 }
 
+static void trap_ptwrite_step_end(struct vm *vm);
+
 static void trap_step_done(struct vm *vm)
 {
+	trap_ptwrite_step_end(vm);
 	if (vm->hold_after_step)
 		vm->irq_hold_until = pit_host_clock() + TRAP_IRQ_HOLD_NS;
 	vm->hold_after_step = false;
@@ -693,6 +696,65 @@ static void trap_emulate(struct vm *vm, struct monitor_frame *f, unsigned access
 }
 
 /*
+ * A store to a page table that we do not emulate (rep stos, bts, an
+ * instruction through a based segment...) must run natively, on a page
+ * the shadow lets it write.  The cheap way: stop shadowing the page - a
+ * recycled page table being cleared is the usual case - and let the
+ * instruction run again.  That cannot work for the page directory in use,
+ * and it loops when the retry itself needs the page shadowed again (the
+ * page table maps the instruction's own code, or itself): the same store
+ * at the same place comes back.  Then we let the instruction run one step
+ * with the trap flag set and the page exempt from protection, and at the
+ * end of the step protect it again and update the shadow entries built
+ * from whatever it changed (trap_ptwrite_step_end).
+ */
+static void trap_ptwrite_native(struct vm *vm, struct monitor_frame *f, uint32_t gpa,
+				const char *insn)
+{
+	uint32_t gfn = gpa >> PAGE_SHIFT;
+	bool again = vm->ptwrite_retry_eip == f->eip && vm->ptwrite_retry_gfn == gfn;
+
+	if (!again && shadow_unprotect(vm, gfn)) {
+		vm->ptwrite_retry_eip = f->eip;
+		vm->ptwrite_retry_gfn = gfn;
+		if (trace_on(vm->trace, TRACE_PAGEFAULT))
+			trace_line(vm->trace,
+				   "page-table write: %s %s, to pa 0x%08x -> not a store we "
+				   "emulate: stop shadowing that page, run it natively",
+				   trap_ring_name(f), insn, gpa);
+		return;
+	}
+	vm->ptwrite_retry_eip = vm->ptwrite_retry_gfn = 0;
+	vm->ptstep = true;
+	vm->ptstep_gfn = gfn;
+	vm->ptstep_eip = f->eip;
+	memcpy(vm->ptstep_before, vm_phys(vm, gfn << PAGE_SHIFT), PAGE_SIZE);
+	shadow_exempt(vm, gfn);
+	trap_step_one(vm, f, vm->hold_after_step);
+	if (trace_on(vm->trace, TRACE_PAGEFAULT))
+		trace_line(vm->trace,
+			   "page-table write: %s %s, to pa 0x%08x -> not a store we emulate, "
+			   "and the page must stay shadowed: run it one step with the page "
+			   "writable",
+			   trap_ring_name(f), insn, gpa);
+}
+
+/* The step is over (or the instruction faulted): protect the page again. */
+static void trap_ptwrite_step_end(struct vm *vm)
+{
+	if (!vm->ptstep)
+		return;
+	vm->ptstep = false;
+	vm->st->pt_writes++;
+	shadow_exempt_end(vm, vm->ptstep_before);
+	if (trace_on(vm->trace, TRACE_PAGEFAULT))
+		trace_line(vm->trace,
+			   "page-table write: the step at 0x%08x is over: pa 0x%08x protected "
+			   "again, shadow entries of what changed updated",
+			   vm->ptstep_eip, vm->ptstep_gfn << PAGE_SHIFT);
+}
+
+/*
  * The guest stored to one of its page tables, which the shadow keeps
  * write-protected: do the store for it (the write hook in vm.c then
  * updates every shadow entry built from the bytes written) and step over
@@ -712,6 +774,11 @@ static void trap_ptwrite(struct vm *vm, struct monitor_frame *f, uint32_t va, ui
 		return trap_reflect_fault(vm, f, &in.fetch_fault);
 	if (!user)
 		trap_unpatch(vm, &in);
+	/* The emulator takes offsets for linear addresses: only with DS, ES
+	 * and SS based at 0 (as every kernel we know has them). */
+	if (segments_base_of(vm, (uint16_t)f->ds) || segments_base_of(vm, (uint16_t)f->es) ||
+	    segments_base_of(vm, (uint16_t)f->ss))
+		return trap_ptwrite_native(vm, f, gpa, "(a store through a segment not based at 0)");
 	emulate_store(&vm->em, in.bytes, in.len, in.partial ? &in.fetch_fault : NULL, &r, &ops,
 		      &res);
 	if (res.status == EMULATE_FAULT)
@@ -726,18 +793,7 @@ static void trap_ptwrite(struct vm *vm, struct monitor_frame *f, uint32_t va, ui
 		trap_commit(vm, f, &r);
 		return;
 	}
-	if (shadow_unprotect(vm, gpa >> PAGE_SHIFT)) {
-		if (trace_on(vm->trace, TRACE_PAGEFAULT))
-			trace_line(vm->trace,
-				   "page-table write: %s %s, to pa 0x%08x -> not a store we "
-				   "emulate: stop shadowing that page, run it natively",
-				   trap_ring_name(f), res.text, gpa);
-		return;
-	}
-	vm_stop(vm, VCPU_STOP_GUEST_ERROR,
-		"guest %s wrote the page directory in use (pa 0x%08x) with %s; kvmshadow can "
-		"neither emulate that store nor stop shadowing the directory in use",
-		trap_ring_name(f), gpa, res.text);
+	trap_ptwrite_native(vm, f, gpa, res.text);
 }
 
 static void trap_gp(struct vm *vm, struct monitor_frame *f)
@@ -875,6 +931,11 @@ enum trap_outcome trap_handle(struct vm *vm)
 		return TRAP_STOPPED;
 	}
 	stepping = trap_step_begin(vm, f);
+	if (stepping && vector == T_DB && vm->ptstep && f->eip == vm->ptstep_eip) {
+		/* A rep store between two iterations: the step goes on. */
+		trap_step_one(vm, f, vm->hold_after_step);
+		return TRAP_RESUME;
+	}
 	if (stepping && vector == T_DB)
 		vector = MONITOR_IRQ_VECTOR; /* our single step, not the guest's: just deliver */
 	trap_dispatch(vm, f, vector);

@@ -82,31 +82,20 @@ int vm_virt_to_phys(struct vm *vm, uint32_t va, unsigned access, uint32_t *gpa,
 	return 0;
 }
 
-/*
- * Visit [va, va+len) page by page; with buf and src NULL, only check.  A
- * write (src) is also shown to the shadow: the guest's page tables may be
- * among the bytes the VMM writes for it (an emulated store, an interrupt
- * frame pushed on a stack the guest placed in a page table).
- */
-static int vm_copy_virt(struct vm *vm, uint32_t va, uint8_t *buf, const uint8_t *src, unsigned len,
-			unsigned access, struct emulate_fault *fault)
+/* Read [va, va+len) page by page. */
+static int vm_read_pages(struct vm *vm, uint32_t va, uint8_t *buf, unsigned len, unsigned access,
+			 struct emulate_fault *fault)
 {
 	while (len) {
 		unsigned chunk = PAGE_SIZE - (va & ~PAGE_MASK);
 		uint32_t gpa;
-		uint8_t *p;
 
 		if (vm_virt_to_phys(vm, va, access, &gpa, fault))
 			return -1;
-		p = vm_phys(vm, gpa);
 		if (chunk > len)
 			chunk = len;
-		if (buf) {
-			memcpy(buf, p, chunk), buf += chunk;
-		} else if (src) {
-			memcpy(p, src, chunk), src += chunk;
-			shadow_guest_wrote(vm, gpa, chunk);
-		}
+		memcpy(buf, vm_phys(vm, gpa), chunk);
+		buf += chunk;
 		va += chunk;
 		len -= chunk;
 	}
@@ -116,16 +105,51 @@ static int vm_copy_virt(struct vm *vm, uint32_t va, uint8_t *buf, const uint8_t 
 int vm_read_virt(struct vm *vm, uint32_t va, void *buf, unsigned len, unsigned access,
 		 struct emulate_fault *fault)
 {
-	return vm_copy_virt(vm, va, buf, NULL, len, access & ~PF_W, fault);
+	return vm_read_pages(vm, va, buf, len, access & ~PF_W, fault);
 }
 
+/*
+ * All or nothing, and to the frames found before any byte moved: every
+ * page is translated first, then written.  (Translating again page by
+ * page could find another frame for the second page, if the first part
+ * of the write rewrote the page table that maps it.)  Every write the VMM
+ * makes to guest memory passes here, so here the shadow hears of it, and
+ * here a write over an instruction we patched is refused.
+ */
 int vm_write_virt(struct vm *vm, uint32_t va, const void *buf, unsigned len, unsigned access,
 		  struct emulate_fault *fault)
 {
-	/* All or nothing: every page must be writable before one byte moves. */
-	if (vm_copy_virt(vm, va, NULL, NULL, len, access | PF_W, fault))
+	const uint8_t *src = buf;
+	uint32_t gpa[2], part[2];
+	unsigned n = 0;
+
+	if (len > PAGE_SIZE) { /* no caller writes more than a few words */
+		*fault = (struct emulate_fault){.vector = 0xff, .cr2 = va};
 		return -1;
-	return vm_copy_virt(vm, va, NULL, buf, len, access | PF_W, fault);
+	}
+	for (uint32_t at = va, left = len; left; n++) {
+		part[n] = PAGE_SIZE - (at & ~PAGE_MASK);
+		if (part[n] > left)
+			part[n] = left;
+		if (vm_virt_to_phys(vm, at, access | PF_W, &gpa[n], fault))
+			return -1;
+		if (patch_overlaps(&vm->patch, gpa[n], part[n])) {
+			vm_stop(vm, VCPU_STOP_GUEST_ERROR,
+				"guest wrote to its kernel code at va 0x%08x (guest-physical 0x%08x), "
+				"which kvmshadow patched: self-modifying kernel code is not supported",
+				at, gpa[n]);
+			*fault = (struct emulate_fault){.vector = 0xff, .cr2 = at};
+			return -1;
+		}
+		at += part[n];
+		left -= part[n];
+	}
+	for (unsigned i = 0; i < n; i++) {
+		memcpy(vm_phys(vm, gpa[i]), src, part[i]);
+		shadow_guest_wrote(vm, gpa[i], part[i]);
+		src += part[i];
+	}
+	return 0;
 }
 
 /* --- The virtual interrupt flag -------------------------------------------- */

@@ -20,7 +20,15 @@
  *            stop shadowing that page and let the instruction run), then
  *            invlpg and a load through it: a page fault
  *   stospd   the same rep stos onto the page directory in CR3, which
- *            kvmshadow cannot stop shadowing: refused with a report
+ *            kvmshadow cannot stop shadowing: it runs one step with the
+ *            directory writable
+ *   selfbts  bts on a page table that maps this code and itself
+ *   selfmap  bts on a page table through the page table itself (a
+ *            retry after unshadowing would need it shadowed again)
+ *   dsbase   a page-table store through DS based at 0x1000: must land
+ *            at base + offset
+ *   (selfbts, selfmap and dsbase are from the review of persistent
+ *   shadows: each looped or wrote the wrong page before the fix.)
  *
  * tests/integration/shadow.sh runs each and checks what it prints.
  */
@@ -128,6 +136,33 @@ _start:
 	mov	$1, %ecx
 	rep stosl
 #endif
+#elif defined(V_selfbts)
+	call	paging_on
+	mov	pt0, %eax		/* pt0 maps this code and itself */
+	btsl	$9, pt0			/* not a store emulate_store knows */
+	mov	$btsmsg, %esi
+	call	puts
+#elif defined(V_selfmap)
+	call	paging_on
+	mov	$pt1 + 3, %eax
+	mov	%eax, pt1		/* va 0x400000 -> pt1 itself */
+	invlpg	0x400000
+	mov	0x400000, %eax		/* shadow pt1, write-protected */
+	btsl	$9, 0x400014		/* entry 5 of pt1, through pt1 itself */
+	mov	$btsmsg, %esi
+	call	puts
+#elif defined(V_dsbase)
+	call	paging_on
+	mov	0x400000, %eax		/* shadow pt1 */
+	mov	$0x38, %ax
+	mov	%ax, %ds		/* base 0x1000 */
+	movl	$0x0badf000, pt1 - 0x1000	/* linear: pt1[0] */
+	mov	$0x10, %ax
+	mov	%ax, %ds
+	mov	pt1, %eax
+	call	puthex32
+	mov	pt0, %eax
+	call	puthex32
 #elif defined(V_stihlt)
 	call	pic_pit_init
 	cli
@@ -279,6 +314,7 @@ hello:	.asciz	"rv: start\n"
 ssemsg:	.asciz	"sse ok"
 tfmsg:	.asciz	"user pushf saw TF=1"
 stosmsg: .asciz	"rep stos done "
+btsmsg: .asciz	"bts done "
 trapmsg: .asciz	"trap "
 nl:	.asciz	"\n"
 	.align 8
@@ -290,6 +326,7 @@ gdt:
 	.quad	0x00cff2000000ffff	/* 0x20 user data */
 	.word	0x67, tss - textstart, 0x8910, 0	/* 0x28 TSS */
 	.quad	0xffcf92bff800ffff	/* 0x30 base 0xffbff800, G, limit 0xfffff */
+	.quad	0x00cf92001000ffff	/* 0x38 data, base 0x1000 */
 gdt_end:
 gdtr:	.word	gdt_end - gdt - 1
 	.long	gdt
