@@ -37,6 +37,12 @@ all: $(KVMSHADOW) $(GUEST_IMG)
 deps:
 	@tools/install-deps
 
+# Benchmarks across ways of virtualizing (tools/bench, Documentation/performance.md).
+.PHONY: bench
+bench: all
+	@tools/install-deps bench
+	tools/bench --build $(BUILD)
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -O2 -c $< -o $@

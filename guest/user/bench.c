@@ -40,8 +40,8 @@
  * microseconds per intervention, on an emulated CPU - still finishes
  * the whole program in well under a minute.  One line per measurement:
  *
- *	bench: name=<name> n=<operations> cycles=<total> per_op=<cycles per operation>
- *	bench: name=tlbmiss pages=<N> n=<reads> cycles=<total> per_op=<cycles per read>
+ *	bench: phase=<K> name=<name> n=<operations> cycles=<total> per_op=<cycles per operation>
+ *	bench: phase=<K> name=tlbmiss pages=<N> n=<reads> cycles=<total> per_op=<cycles per read>
  *
  * then "bench: done", and exit status 0.  The numbers are cycles of the
  * guest's TSC, whatever the VMM makes of it: under plain QEMU (TCG) the
@@ -53,7 +53,8 @@
  * the kernel's help (KTEST_BENCH_MARK); just after the loop, 0.  So a VMM
  * that counts its interventions between marks learns how many each
  * benchmark cost, without setup, teardown or printing (which happen
- * under 0).  tlbmiss marks each working-set size with the same index.
+ * under 0).  tlbmiss marks each working-set size as a phase of its own,
+ * 11 (8 pages) to 20 (4096 pages); every result line names its phase.
  * The marks themselves add about two interventions per phase: the
  * system call that writes the index returns inside the phase, and the
  * one that writes 0 enters it.
@@ -84,6 +85,7 @@ enum bench_index {
 	BENCH_TLBMISS,
 	BENCH_CTXSW,
 	BENCH_FORKWAIT,
+	BENCH_TLBMISS_8, /* tlbmiss: one phase per size, 8 pages up to 4096 */
 };
 
 /* Where the reads of tlbmiss go, so that the compiler must do them. */
@@ -99,9 +101,13 @@ static inline uint64_t bench_rdtsc(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
+/* The phase being timed, printed with its result for the VMM's counts. */
+static unsigned bench_phase;
+
 /* Start benchmark index's timed loop: mark the phase, then read the clock. */
-static uint64_t bench_start(enum bench_index index)
+static uint64_t bench_start(unsigned index)
 {
+	bench_phase = index;
 	ktest(KTEST_BENCH_MARK, index, 0);
 	return bench_rdtsc();
 }
@@ -138,8 +144,8 @@ static void bench_report(const char *name, uint32_t n, uint64_t cycles)
 {
 	char total[21], per_op[21];
 
-	printf("bench: name=%s n=%u cycles=%s per_op=%s\n", name, n, bench_u64(total, cycles),
-	       bench_u64(per_op, bench_per_op(cycles, n)));
+	printf("bench: phase=%u name=%s n=%u cycles=%s per_op=%s\n", bench_phase, name, n,
+	       bench_u64(total, cycles), bench_u64(per_op, bench_per_op(cycles, n)));
 }
 
 static int bench_fail(const char *name, const char *why, int err)
@@ -249,19 +255,20 @@ static uint32_t bench_tlb_read(const volatile uint8_t *region, int npages)
 }
 
 /* One working-set size: a sweep to warm up, then BENCH_TLB_READS reads timed. */
-static void bench_tlbmiss_pages(const volatile uint8_t *region, int npages)
+static void bench_tlbmiss_pages(const volatile uint8_t *region, int npages, unsigned phase)
 {
 	int sweeps = BENCH_TLB_READS / npages;
 	char total[21], per_op[21];
 	uint32_t sum = bench_tlb_read(region, npages);
 	uint64_t t, cycles;
 
-	t = bench_start(BENCH_TLBMISS);
+	t = bench_start(phase);
 	for (int s = 0; s < sweeps; s++)
 		sum += bench_tlb_read(region, npages);
 	cycles = bench_stop(t);
 	bench_sink = sum;
-	printf("bench: name=tlbmiss pages=%d n=%d cycles=%s per_op=%s\n", npages, sweeps * npages,
+	printf("bench: phase=%u name=tlbmiss pages=%d n=%d cycles=%s per_op=%s\n", phase, npages,
+	       sweeps * npages,
 	       bench_u64(total, cycles),
 	       bench_u64(per_op, bench_per_op(cycles, (uint32_t)(sweeps * npages))));
 }
@@ -275,8 +282,8 @@ static int bench_tlbmiss(void)
 	/* Every page present before anything is timed: no demand-zero faults. */
 	for (int i = 0; i < BENCH_TLB_PAGES; i++)
 		region[i * BENCH_PAGE] = (uint8_t)i;
-	for (int npages = 8; npages <= BENCH_TLB_PAGES; npages *= 2)
-		bench_tlbmiss_pages(region, npages);
+	for (int npages = 8, phase = BENCH_TLBMISS_8; npages <= BENCH_TLB_PAGES; npages *= 2)
+		bench_tlbmiss_pages(region, npages, (unsigned)phase++);
 	sbrk(-BENCH_TLB_PAGES * BENCH_PAGE);
 	return 0;
 }
