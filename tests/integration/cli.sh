@@ -55,4 +55,19 @@ expect_grep "help: usage line" "^Usage: kvmshadow boot \[options\] guest.img" "$
 "$VMM" --version >"$OUT/version.out" 2>&1
 expect_grep "version" "^kvmshadow [0-9]+\.[0-9]+\.[0-9]+$" "$OUT/version.out"
 
+# tools/bench: its help, and one-line errors for bad arguments.
+tools/bench --help >"$OUT/bench-help.out" 2>&1
+expect_eq "tools/bench --help: status" 0 $?
+expect_grep "tools/bench --help: usage" "^Usage: tools/bench " "$OUT/bench-help.out"
+tools/bench --reps 0 >"$OUT/bench-reps.out" 2>&1
+expect_eq "tools/bench --reps 0: status 2" 2 $?
+expect_eq "tools/bench --reps 0: one line" \
+	"bench: --reps must be a number from 1 to 20, not '0'" "$(cat "$OUT/bench-reps.out")"
+tools/bench --configs hw-npt,warp >"$OUT/bench-configs.out" 2>&1
+expect_eq "tools/bench --configs warp: status 2" 2 $?
+expect_grep "tools/bench --configs warp: names it" "^bench: unknown configuration 'warp'" \
+	"$OUT/bench-configs.out"
+tools/bench --replot /nonexistent >"$OUT/bench-replot.out" 2>&1
+expect_eq "tools/bench --replot of nothing: status 2" 2 $?
+
 test_summary

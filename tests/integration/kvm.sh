@@ -71,6 +71,22 @@ done
 expect_cmp "--stats: exits add up" "$(counter exit.total)" eq "$sum"
 expect_cmp "--stats: no unknown port accesses" "$(counter io.unknown)" eq 0
 
+# The bench program and the phase marks (port 0xe0, src/devices/marker.c):
+# each benchmark's exits are counted apart.  Its in benchmark does one inb
+# per operation, and in hw mode an inb is exactly one exit; its syscall
+# and callret loops cause none.
+boot bench --timeout 300 --stats --cmdline run=bench "$GUEST"
+expect_eq "bench: status" 0 "$(status_of bench)"
+expect_grep "bench: finished" "^bench: done$" "$OUT/bench.out"
+expect_eq "bench: a result for each of the 19 phases" 19 \
+	"$(grep -c '^bench: phase=[0-9]* name=[a-z]* .*n=[0-9]* cycles=[0-9]* per_op=[0-9]*$' "$OUT/bench.out")"
+expect_eq "bench: --stats has the exits of each phase" 19 \
+	"$(grep -c '^  phase\.[0-9]*\.exits ' "$OUT/bench.err")"
+phase() { awk -v k="phase.$1.exits" '$1 == k { print $2 }' "$OUT/bench.err"; }
+expect_cmp "bench: in (phase 2): at least one exit per inb" "$(phase 2)" ge 2000
+expect_cmp "bench: in (phase 2): and few more" "$(phase 2)" lt 2100
+expect_cmp "bench: syscall (phase 1): hardly an exit" "$(phase 1)" lt 50
+
 # The release build behaves the same as the sanitized one.
 "$BUILD/kvmshadow" boot --mode=hw --timeout 300 "$GUEST" >"$OUT/release.out" 2>"$OUT/release.err"
 expect_eq "release build: status" 0 $?
