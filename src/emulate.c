@@ -1334,8 +1334,9 @@ void emulate_insn(struct emulator *em, const uint8_t *bytes, size_t len,
  * write-protecting the page and let the instruction run natively.
  */
 
-#define EMULATE_ARITH_FLAGS (FL_CF | 0x4u | 0x10u | FL_ZF | 0x80u | 0x800u) /* CF PF AF ZF SF OF   \
-									     */
+#define EMULATE_ARITH_FLAGS                                                                        \
+	(FL_CF | 0x4u | 0x10u | FL_ZF | 0x80u | 0x800u) /* CF PF AF ZF SF OF                       \
+							 */
 
 /* al, cl, dl, bl are bits 0-7 of eax..ebx; ah, ch, dh, bh bits 8-15. */
 static const x86_reg emulate_reg8s[8] = {X86_REG_AL, X86_REG_CL, X86_REG_DL, X86_REG_BL,

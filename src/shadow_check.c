@@ -287,11 +287,12 @@ static int shadow_check_root_entries(const struct vm *vm, char *why, size_t size
 		if (slot == SHADOW_GUEST_PDES)
 			want = vm->m->monitor_pt << PAGE_SHIFT | PTE_P | PTE_W;
 		else if (root->child[slot] != SHADOW_NONE)
-			want = sh->page[root->child[slot]].mfn << PAGE_SHIFT | PTE_P | PTE_W | PTE_U;
+			want =
+			    sh->page[root->child[slot]].mfn << PAGE_SHIFT | PTE_P | PTE_W | PTE_U;
 		if ((pd[slot] & ~(PTE_A | PTE_D)) != want) /* the CPU sets A in them */
-			return shadow_check_fail(why, size,
-						 "shadow pde %u of the root is 0x%08x, should be 0x%08x",
-						 slot, pd[slot], want);
+			return shadow_check_fail(
+			    why, size, "shadow pde %u of the root is 0x%08x, should be 0x%08x",
+			    slot, pd[slot], want);
 	}
 	return 0;
 }

@@ -778,7 +778,8 @@ static void trap_ptwrite(struct vm *vm, struct monitor_frame *f, uint32_t va, ui
 	 * and SS based at 0 (as every kernel we know has them). */
 	if (segments_base_of(vm, (uint16_t)f->ds) || segments_base_of(vm, (uint16_t)f->es) ||
 	    segments_base_of(vm, (uint16_t)f->ss))
-		return trap_ptwrite_native(vm, f, gpa, "(a store through a segment not based at 0)");
+		return trap_ptwrite_native(vm, f, gpa,
+					   "(a store through a segment not based at 0)");
 	emulate_store(&vm->em, in.bytes, in.len, in.partial ? &in.fetch_fault : NULL, &r, &ops,
 		      &res);
 	if (res.status == EMULATE_FAULT)

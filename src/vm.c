@@ -134,10 +134,11 @@ int vm_write_virt(struct vm *vm, uint32_t va, const void *buf, unsigned len, uns
 		if (vm_virt_to_phys(vm, at, access | PF_W, &gpa[n], fault))
 			return -1;
 		if (patch_overlaps(&vm->patch, gpa[n], part[n])) {
-			vm_stop(vm, VCPU_STOP_GUEST_ERROR,
-				"guest wrote to its kernel code at va 0x%08x (guest-physical 0x%08x), "
-				"which kvmshadow patched: self-modifying kernel code is not supported",
-				at, gpa[n]);
+			vm_stop(
+			    vm, VCPU_STOP_GUEST_ERROR,
+			    "guest wrote to its kernel code at va 0x%08x (guest-physical 0x%08x), "
+			    "which kvmshadow patched: self-modifying kernel code is not supported",
+			    at, gpa[n]);
 			*fault = (struct emulate_fault){.vector = 0xff, .cr2 = at};
 			return -1;
 		}
