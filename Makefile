@@ -81,7 +81,7 @@ $(BUILD)/tests/tiny-%.img: tests/guests/tiny.S tests/guests/tiny.ld
 
 # Hostile kernels for shadow mode (tests/guests/hostile.S), one per VARIANT.
 HOSTILE_VARIANTS := iretlim gatelim prefint usint usgdt gbit pushcs sse stihlt repstos stospd \
-	selfbts selfmap dsbase
+	selfbts selfmap dsbase patchdata patchcode
 HOSTILE_IMGS := $(HOSTILE_VARIANTS:%=$(BUILD)/tests/hostile-%.img)
 
 $(BUILD)/tests/hostile-%.img: tests/guests/hostile.S tests/guests/tiny.ld

@@ -65,6 +65,13 @@ bool shadow_protected(const struct vm *vm, uint32_t gfn)
 	return gfn < vm->shadow.nframes && vm->shadow.protect[gfn] && gfn + 1 != vm->shadow.exempt;
 }
 
+bool shadow_may_write(const struct vm *vm, uint32_t gfn)
+{
+	if (gfn + 1 == vm->shadow.exempt)
+		return true;
+	return !shadow_protected(vm, gfn) && !patch_in_frame(&vm->patch, gfn);
+}
+
 /* One page for the monitor's invlpg; two in one trap flush everything. */
 static void shadow_tlb_invlpg(struct shadow *sh, uint32_t va)
 {
@@ -435,7 +442,7 @@ static uint32_t shadow_pte(const struct vm *vm, uint32_t gfn, uint32_t mfn, bool
 		pte |= PTE_W | PTE_D;
 	else if ((error & PF_W) && !(error & PF_U) && !(vm->sys.cr0 & CR0_WP))
 		pte = (pte & ~PTE_U) | PTE_W | PTE_D;
-	if (patch_in_frame(&vm->patch, gfn) || shadow_protected(vm, gfn))
+	if (!shadow_may_write(vm, gfn))
 		pte &= ~(PTE_W | PTE_D); /* patched code, or a page table: keep it intact */
 	return pte;
 }
@@ -517,23 +524,18 @@ static void shadow_fill(struct vm *vm, uint32_t va, uint32_t error, const struct
 		mfn = vm->shadow.ones;
 		res->unbacked = true;
 	}
-	if ((error & PF_W) && patch_in_frame(&vm->patch, gfn)) {
-		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
-			"guest wrote to its kernel code at va 0x%08x (guest-physical 0x%08x), "
-			"which kvmshadow patched: self-modifying kernel code is not supported",
-			va, w->gpa);
-		res->kind = SHADOW_STOP;
-		return;
-	}
-	if ((error & PF_W) && shadow_protected(vm, gfn)) {
-		res->kind = SHADOW_PTWRITE; /* the guest may write; we must see it */
+	if ((error & PF_W) && !shadow_may_write(vm, gfn)) {
+		/* The guest may write, but a page table or the page of an
+		 * instruction we patched must not change behind our back: the
+		 * VMM does the write (trap.c), and refuses one over our patch. */
+		res->kind = SHADOW_PTWRITE;
 		return;
 	}
 	c = shadow_child(vm, va, w);
 	if (c == SHADOW_NONE)
 		return shadow_refuse(vm, res, "no machine frame left for a shadow page table");
 	/* shadow_child may have write-protected gfn itself (a table mapping itself). */
-	if ((error & PF_W) && shadow_protected(vm, gfn)) {
+	if ((error & PF_W) && !shadow_may_write(vm, gfn)) {
 		res->kind = SHADOW_PTWRITE;
 		return;
 	}
@@ -707,7 +709,7 @@ void shadow_exempt_end(struct vm *vm, const uint32_t *before)
 	if (!sh->exempt)
 		return;
 	sh->exempt = 0;
-	if (shadow_protected(vm, gfn))
+	if (!shadow_may_write(vm, gfn))
 		shadow_write_protect(vm, gfn); /* what the step made writable */
 	now = (const uint32_t *)vm_phys(vm, gfn << PAGE_SHIFT);
 	for (unsigned e = 0; now && e < PT_ENTRIES; e++)

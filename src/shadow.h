@@ -100,7 +100,7 @@ enum shadow_fault_kind {
 	SHADOW_TRUE,	/* the guest's tables fault: reflect #PF(error) */
 	SHADOW_STOP,	/* the guest did something we refuse: vm stopped */
 	SHADOW_DISCARD, /* a write to guest-physical memory that does not exist: skip it */
-	SHADOW_PTWRITE, /* an allowed write to a page table: emulate it (ptwrite.c) */
+	SHADOW_PTWRITE, /* an allowed write to a page table, or near patched code: the VMM makes it (trap.c) */
 };
 
 struct shadow_fault {
@@ -144,6 +144,10 @@ void shadow_guest_wrote(struct vm *vm, uint32_t gpa, unsigned len);
 
 /* Is guest frame gfn write-protected (some shadow was built from it)? */
 bool shadow_protected(const struct vm *vm, uint32_t gfn);
+
+/* May a shadow entry map gfn writable?  Not a protected page table, nor
+ * a frame holding an instruction we patched (unless exempt for a step). */
+bool shadow_may_write(const struct vm *vm, uint32_t gfn);
 
 /*
  * Stop shadowing gfn, so that the guest may write it freely: drop every

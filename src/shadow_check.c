@@ -173,13 +173,12 @@ static int shadow_check_entry(const struct vm *vm, uint32_t va, uint32_t spte,
 	if (!(spte & PTE_W))
 		return 0;
 	may_write = w->dirty && (w->writable || (!(vm->sys.cr0 & CR0_WP) && !(spte & PTE_U)));
-	if (!may_write || want == vm->shadow.ones || shadow_protected(vm, gfn) ||
-	    patch_in_frame(&vm->patch, gfn))
+	if (!may_write || want == vm->shadow.ones || !shadow_may_write(vm, gfn))
 		return shadow_check_fail(why, size,
 					 "va 0x%08x: shadow pte 0x%08x is writable, but pa 0x%08x "
 					 "may not be written directly (guest pte 0x%08x, %s)",
 					 va, spte, w->gpa, w->pte,
-					 shadow_protected(vm, gfn)	   ? "a shadowed page table"
+					 shadow_protected(vm, gfn)		? "a shadowed page table"
 					 : patch_in_frame(&vm->patch, gfn) ? "patched kernel code"
 									   : "guest rights");
 	return 0;

@@ -695,6 +695,14 @@ static void trap_emulate(struct vm *vm, struct monitor_frame *f, unsigned access
 	}
 }
 
+/* What the trace calls a write the shadow made the VMM do. */
+static const char *trap_write_kind(const struct vm *vm, uint32_t gfn)
+{
+	return patch_in_frame(&vm->patch, gfn) && !shadow_protected(vm, gfn)
+		       ? "write near patched code"
+		       : "page-table write";
+}
+
 /*
  * A store to a page table that we do not emulate (rep stos, bts, an
  * instruction through a based segment...) must run natively, on a page
@@ -714,14 +722,15 @@ static void trap_ptwrite_native(struct vm *vm, struct monitor_frame *f, uint32_t
 	uint32_t gfn = gpa >> PAGE_SHIFT;
 	bool again = vm->ptwrite_retry_eip == f->eip && vm->ptwrite_retry_gfn == gfn;
 
-	if (!again && shadow_unprotect(vm, gfn)) {
+	/* (A frame of patched code is no page table: unshadowing cannot help.) */
+	if (!again && !patch_in_frame(&vm->patch, gfn) && shadow_unprotect(vm, gfn)) {
 		vm->ptwrite_retry_eip = f->eip;
 		vm->ptwrite_retry_gfn = gfn;
 		if (trace_on(vm->trace, TRACE_PAGEFAULT))
 			trace_line(vm->trace,
-				   "page-table write: %s %s, to pa 0x%08x -> not a store we "
-				   "emulate: stop shadowing that page, run it natively",
-				   trap_ring_name(f), insn, gpa);
+				   "%s: %s %s, to pa 0x%08x -> not a store we emulate: stop "
+				   "shadowing that page, run it natively",
+				   trap_write_kind(vm, gfn), trap_ring_name(f), insn, gpa);
 		return;
 	}
 	vm->ptwrite_retry_eip = vm->ptwrite_retry_gfn = 0;
@@ -733,10 +742,26 @@ static void trap_ptwrite_native(struct vm *vm, struct monitor_frame *f, uint32_t
 	trap_step_one(vm, f, vm->hold_after_step);
 	if (trace_on(vm->trace, TRACE_PAGEFAULT))
 		trace_line(vm->trace,
-			   "page-table write: %s %s, to pa 0x%08x -> not a store we emulate, "
-			   "and the page must stay shadowed: run it one step with the page "
-			   "writable",
-			   trap_ring_name(f), insn, gpa);
+			   "%s: %s %s, to pa 0x%08x -> not a store we emulate, and the page "
+			   "must stay protected: run it one step with the page writable",
+			   trap_write_kind(vm, gfn), trap_ring_name(f), insn, gpa);
+}
+
+/* Did the step change a byte we patched?  Then the guest rewrote its code. */
+static bool trap_ptwrite_step_hit_patch(struct vm *vm)
+{
+	uint32_t base = vm->ptstep_gfn << PAGE_SHIFT;
+	const uint8_t *now = vm_phys(vm, base), *before = (const uint8_t *)vm->ptstep_before;
+
+	for (uint32_t i = 0; now && i < PAGE_SIZE; i++)
+		if (now[i] != before[i] && patch_overlaps(&vm->patch, base + i, 1)) {
+			vm_stop(vm, VCPU_STOP_GUEST_ERROR,
+				"guest wrote to its kernel code at guest-physical 0x%08x, which "
+				"kvmshadow patched: self-modifying kernel code is not supported",
+				base + i);
+			return true;
+		}
+	return false;
 }
 
 /* The step is over (or the instruction faulted): protect the page again. */
@@ -745,13 +770,16 @@ static void trap_ptwrite_step_end(struct vm *vm)
 	if (!vm->ptstep)
 		return;
 	vm->ptstep = false;
-	vm->st->pt_writes++;
+	if (shadow_protected(vm, vm->ptstep_gfn))
+		vm->st->pt_writes++;
+	trap_ptwrite_step_hit_patch(vm);
 	shadow_exempt_end(vm, vm->ptstep_before);
 	if (trace_on(vm->trace, TRACE_PAGEFAULT))
 		trace_line(vm->trace,
-			   "page-table write: the step at 0x%08x is over: pa 0x%08x protected "
-			   "again, shadow entries of what changed updated",
-			   vm->ptstep_eip, vm->ptstep_gfn << PAGE_SHIFT);
+			   "%s: the step at 0x%08x is over: pa 0x%08x protected again, shadow "
+			   "entries of what changed updated",
+			   trap_write_kind(vm, vm->ptstep_gfn), vm->ptstep_eip,
+			   vm->ptstep_gfn << PAGE_SHIFT);
 }
 
 /*
@@ -785,12 +813,15 @@ static void trap_ptwrite(struct vm *vm, struct monitor_frame *f, uint32_t va, ui
 	if (res.status == EMULATE_FAULT)
 		return trap_reflect_fault(vm, f, &res.fault);
 	if (res.status == EMULATE_DONE) {
-		vm->st->pt_writes++;
+		if (shadow_protected(vm, gpa >> PAGE_SHIFT)) /* not just near patched code */
+			vm->st->pt_writes++;
 		if (trace_on(vm->trace, TRACE_PAGEFAULT))
 			trace_line(vm->trace,
-				   "page-table write: %s %s at eip=0x%08x to va 0x%08x (pa 0x%08x) "
-				   "-> emulated, shadow entries updated",
-				   trap_ring_name(f), res.text, f->eip, va, gpa);
+				   "%s: %s %s at eip=0x%08x to va 0x%08x (pa 0x%08x) -> emulated%s",
+				   trap_write_kind(vm, gpa >> PAGE_SHIFT),
+				   trap_ring_name(f), res.text, f->eip, va, gpa,
+				   shadow_protected(vm, gpa >> PAGE_SHIFT) ? ", shadow entries updated"
+									   : "");
 		trap_commit(vm, f, &r);
 		return;
 	}

@@ -29,6 +29,9 @@
  *            at base + offset
  *   (selfbts, selfmap and dsbase are from the review of persistent
  *   shadows: each looped or wrote the wrong page before the fix.)
+ *   patchdata  stores (a mov, a rep stos) to data in the page of an iret
+ *            kvmshadow patched: allowed, made by the VMM
+ *   patchcode  a store over that iret itself: refused
  *
  * tests/integration/shadow.sh runs each and checks what it prints.
  */
@@ -163,6 +166,20 @@ _start:
 	call	puthex32
 	mov	pt0, %eax
 	call	puthex32
+#elif defined(V_patchdata)
+	mov	$timer_iret, %eax	/* the tss shares the page of a patched iret */
+	movl	$0x12345678, tss + 8	/* a plain store: the VMM makes it */
+	mov	tss + 8, %eax
+	call	puthex32
+	mov	$tss + 12, %edi		/* rep stos: one single-step */
+	mov	$0x41, %al
+	mov	$4, %ecx
+	cld
+	rep stosb
+	mov	tss + 12, %eax
+	call	puthex32
+#elif defined(V_patchcode)
+	movb	$0x90, timer_iret	/* over the patched iret itself */
 #elif defined(V_stihlt)
 	call	pic_pit_init
 	cli
@@ -247,6 +264,7 @@ timer:
 	mov	$0x20, %al
 	out	%al, $0x20
 	pop	%eax
+timer_iret:
 	iret
 
 pic_pit_init:

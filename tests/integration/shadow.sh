@@ -279,7 +279,7 @@ hostile stospd 0 "" \
 	"rep stos onto the directory in CR3: runs one step with the directory writable"
 boot stospd-trace --timeout 60 --trace=pagefault "$TINY/hostile-stospd.img"
 expect_grep "hostile stospd: the store runs one step natively" \
-	"^\[vm0\] page-table write: kernel rep stosd .* -> not a store we emulate, and the page must stay shadowed: run it one step with the page writable$" \
+	"^\[vm0\] page-table write: kernel rep stosd .* -> not a store we emulate, and the page must stay protected: run it one step with the page writable$" \
 	"$OUT/stospd-trace.err"
 expect_grep "hostile stospd: then the directory is protected again" \
 	"^\[vm0\] page-table write: the step at 0x[0-9a-f]{8} is over: pa 0x[0-9a-f]{8} protected again" \
@@ -290,5 +290,13 @@ expect_grep "hostile stospd: then the directory is protected again" \
 hostile selfbts 0 "bts done " "bts on a page table that maps its own code and itself"
 hostile selfmap 0 "bts done " "bts on a page table through the page table itself"
 hostile dsbase 0 "0badf000 00000003 " "a page-table store through DS based at 0x1000 lands at base + offset"
+hostile patchdata 0 "12345678 41414141 " \
+	"stores to data in the page of a patched iret: made by the VMM, or run one step"
+boot hostile-patchcode --timeout 60 "$TINY/hostile-patchcode.img"
+expect_eq "hostile patchcode: a store over the patched iret: status 75" 75 \
+	"$(status_of hostile-patchcode)"
+expect_grep "hostile patchcode: refused with a report" \
+	"^kvmshadow: vm0: guest wrote to its kernel code at va 0x[0-9a-f]{8} \(guest-physical 0x[0-9a-f]{8}\), which kvmshadow patched: self-modifying kernel code is not supported" \
+	"$OUT/hostile-patchcode.err"
 
 test_summary
