@@ -104,13 +104,32 @@ integration: $(KVMSHADOW_ASAN) $(KVMSHADOW) $(GUEST_IMG) $(TINY_IMGS) $(HOSTILE_
 	tests/integration/qemu.sh $(BUILD)
 	$(KVM_WRAP) tests/integration/sandboxed.sh $(BUILD)
 
+# libFuzzer harnesses for the host code that parses guest-controlled bytes
+# (tests/fuzz/): a short run in 'make check', a long one in 'make fuzz'.
+FUZZ_HARNESSES := loader emulate ptwalk
+FUZZ_BINS := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_VMM_SRCS := src/loader.c src/emulate.c src/ptwalk.c src/error.c
+FUZZ_SECONDS ?= 600
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_VMM_SRCS)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -Iinclude -Isrc $< $(FUZZ_VMM_SRCS) $(HOST_LDLIBS) -o $@
+
+.PHONY: fuzz
+fuzz: deps
+	@$(MAKE) --no-print-directory all $(FUZZ_BINS)
+	tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	$(KVM_WRAP) $(KVMSHADOW) boot $(GUEST_IMG)
 
 check: deps
-	@$(MAKE) --no-print-directory all $(KVMSHADOW_ASAN) $(UNIT_TESTS) $(TINY_IMGS) $(HOSTILE_IMGS)
+	@$(MAKE) --no-print-directory all $(KVMSHADOW_ASAN) $(UNIT_TESTS) $(TINY_IMGS) $(HOSTILE_IMGS) \
+		$(FUZZ_BINS)
 	@$(MAKE) --no-print-directory unit
+	tests/fuzz/run.sh $(BUILD) 10
 	@$(MAKE) --no-print-directory integration
 
 clean:
