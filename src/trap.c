@@ -699,8 +699,8 @@ static void trap_emulate(struct vm *vm, struct monitor_frame *f, unsigned access
 static const char *trap_write_kind(const struct vm *vm, uint32_t gfn)
 {
 	return patch_in_frame(&vm->patch, gfn) && !shadow_protected(vm, gfn)
-		       ? "write near patched code"
-		       : "page-table write";
+		   ? "write near patched code"
+		   : "page-table write";
 }
 
 /*
@@ -734,8 +734,6 @@ static void trap_ptwrite_native(struct vm *vm, struct monitor_frame *f, uint32_t
 		return;
 	}
 	vm->ptwrite_retry_eip = vm->ptwrite_retry_gfn = 0;
-	vm->ptstep = true;
-	vm->ptstep_gfn = gfn;
 	vm->ptstep_eip = f->eip;
 	memcpy(vm->ptstep_before, vm_phys(vm, gfn << PAGE_SHIFT), PAGE_SIZE);
 	shadow_exempt(vm, gfn);
@@ -748,9 +746,9 @@ static void trap_ptwrite_native(struct vm *vm, struct monitor_frame *f, uint32_t
 }
 
 /* Did the step change a byte we patched?  Then the guest rewrote its code. */
-static bool trap_ptwrite_step_hit_patch(struct vm *vm)
+static bool trap_ptwrite_step_hit_patch(struct vm *vm, uint32_t gfn)
 {
-	uint32_t base = vm->ptstep_gfn << PAGE_SHIFT;
+	uint32_t base = gfn << PAGE_SHIFT;
 	const uint8_t *now = vm_phys(vm, base), *before = (const uint8_t *)vm->ptstep_before;
 
 	for (uint32_t i = 0; now && i < PAGE_SIZE; i++)
@@ -767,19 +765,20 @@ static bool trap_ptwrite_step_hit_patch(struct vm *vm)
 /* The step is over (or the instruction faulted): protect the page again. */
 static void trap_ptwrite_step_end(struct vm *vm)
 {
-	if (!vm->ptstep)
+	uint32_t gfn = vm->shadow.exempt - 1;
+
+	if (!vm->shadow.exempt) /* no step of ours is running */
 		return;
-	vm->ptstep = false;
-	if (shadow_protected(vm, vm->ptstep_gfn))
+	if (gfn < vm->shadow.nframes &&
+	    vm->shadow.protect[gfn]) /* a page table, not only patched code */
 		vm->st->pt_writes++;
-	trap_ptwrite_step_hit_patch(vm);
+	trap_ptwrite_step_hit_patch(vm, gfn);
 	shadow_exempt_end(vm, vm->ptstep_before);
 	if (trace_on(vm->trace, TRACE_PAGEFAULT))
 		trace_line(vm->trace,
 			   "%s: the step at 0x%08x is over: pa 0x%08x protected again, shadow "
 			   "entries of what changed updated",
-			   trap_write_kind(vm, vm->ptstep_gfn), vm->ptstep_eip,
-			   vm->ptstep_gfn << PAGE_SHIFT);
+			   trap_write_kind(vm, gfn), vm->ptstep_eip, gfn << PAGE_SHIFT);
 }
 
 /*
@@ -818,10 +817,11 @@ static void trap_ptwrite(struct vm *vm, struct monitor_frame *f, uint32_t va, ui
 		if (trace_on(vm->trace, TRACE_PAGEFAULT))
 			trace_line(vm->trace,
 				   "%s: %s %s at eip=0x%08x to va 0x%08x (pa 0x%08x) -> emulated%s",
-				   trap_write_kind(vm, gpa >> PAGE_SHIFT),
-				   trap_ring_name(f), res.text, f->eip, va, gpa,
-				   shadow_protected(vm, gpa >> PAGE_SHIFT) ? ", shadow entries updated"
-									   : "");
+				   trap_write_kind(vm, gpa >> PAGE_SHIFT), trap_ring_name(f),
+				   res.text, f->eip, va, gpa,
+				   shadow_protected(vm, gpa >> PAGE_SHIFT)
+				       ? ", shadow entries updated"
+				       : "");
 		trap_commit(vm, f, &r);
 		return;
 	}
@@ -963,7 +963,7 @@ enum trap_outcome trap_handle(struct vm *vm)
 		return TRAP_STOPPED;
 	}
 	stepping = trap_step_begin(vm, f);
-	if (stepping && vector == T_DB && vm->ptstep && f->eip == vm->ptstep_eip) {
+	if (stepping && vector == T_DB && vm->shadow.exempt && f->eip == vm->ptstep_eip) {
 		/* A rep store between two iterations: the step goes on. */
 		trap_step_one(vm, f, vm->hold_after_step);
 		return TRAP_RESUME;

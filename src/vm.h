@@ -58,12 +58,12 @@ struct vm {
 	uint32_t real_cr0; /* what the CPU's CR0 holds */
 	uint32_t real_cr4; /* and its CR4 */
 	bool unbacked_reported; /* the first access to missing memory was reported */
-	/* A page-table store we cannot emulate (trap.c's trap_ptwrite_step):
+	/* A page-table store we cannot emulate (trap.c's trap_ptwrite_native):
 	 * the store we last unshadowed a page for, and the one running
-	 * natively, one step, with its page unprotected. */
+	 * natively, one step, with its page exempt from protection (the
+	 * page is shadow.exempt; nonzero while the step runs). */
 	uint32_t ptwrite_retry_eip, ptwrite_retry_gfn;
-	bool ptstep;
-	uint32_t ptstep_gfn, ptstep_eip;
+	uint32_t ptstep_eip;
 	uint32_t ptstep_before[PT_ENTRIES]; /* the page before the step */
 	/* Interrupt pacing (trap.c): the guest stack frame of the last
 	 * interrupt delivered, and until when the next one waits. */

@@ -25,12 +25,7 @@
  */
 #include "ulib.h"
 
-struct privtest_case {
-	int test;
-	const char *what;
-};
-
-static const struct privtest_case cases[] = {
+static const struct ktest_case cases[] = {
 	{ KTEST_GDT, "lgdt/sgdt through a copy of the GDT" },
 	{ KTEST_IDT, "lidt/sidt through a copy of the IDT, int3 reaches the copy" },
 	{ KTEST_TR, "str, ltr of the busy TSS faults, ltr marks it busy" },
@@ -56,18 +51,6 @@ static const struct privtest_case cases[] = {
 
 int main(const char *arg)
 {
-	int failed = 0;
-
 	(void)arg;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int step = ktest(cases[i].test, 0, 0);
-
-		if (step == 0) {
-			printf("privtest: %s: PASS\n", cases[i].what);
-		} else {
-			printf("privtest: %s: FAIL (step %d)\n", cases[i].what, step);
-			failed++;
-		}
-	}
-	return failed ? 1 : 0;
+	return ktest_checks("privtest", cases, sizeof(cases) / sizeof(cases[0])) ? 1 : 0;
 }

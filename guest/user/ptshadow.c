@@ -25,12 +25,7 @@
  */
 #include "ulib.h"
 
-struct ptshadow_case {
-	int test;
-	const char *what;
-};
-
-static const struct ptshadow_case cases[] = {
+static const struct ktest_case cases[] = {
 	{ KTEST_SHADOW_SHARED_PT, "one page table in two directories" },
 	{ KTEST_SHADOW_RECURSIVE, "a directory that maps itself, written through itself" },
 	{ KTEST_SHADOW_REMAP, "a frame remapped in one of two address spaces" },
@@ -44,18 +39,6 @@ static const struct ptshadow_case cases[] = {
 
 int main(const char *arg)
 {
-	int failed = 0;
-
 	(void)arg;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int step = ktest(cases[i].test, 0, 0);
-
-		if (step == 0) {
-			printf("ptshadow: %s: PASS\n", cases[i].what);
-		} else {
-			printf("ptshadow: %s: FAIL (step %d)\n", cases[i].what, step);
-			failed++;
-		}
-	}
-	return failed ? 1 : 0;
+	return ktest_checks("ptshadow", cases, sizeof(cases) / sizeof(cases[0])) ? 1 : 0;
 }

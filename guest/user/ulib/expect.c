@@ -1,5 +1,6 @@
 /*
- * expect.c - run a piece of code that must get its process killed.
+ * expect.c - run a piece of code that must get its process killed, or a
+ * list of the kernel's self-checks.
  *
  * faulter and kspy both check that the kernel kills a process that does
  * something forbidden, and kills only that process: each attempt runs in a
@@ -28,4 +29,22 @@ int expect_killed(const char *prog, const char *what, void (*attempt)(void))
 	}
 	printf("%s: %s: killed as expected\n", prog, what);
 	return 0;
+}
+
+/* privtest and ptshadow: each kernel self-check answers 0 or the step that failed. */
+int ktest_checks(const char *prog, const struct ktest_case *cases, size_t n)
+{
+	int failed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int step = ktest(cases[i].test, 0, 0);
+
+		if (step == 0) {
+			printf("%s: %s: PASS\n", prog, cases[i].what);
+		} else {
+			printf("%s: %s: FAIL (step %d)\n", prog, cases[i].what, step);
+			failed++;
+		}
+	}
+	return failed;
 }

@@ -40,4 +40,14 @@ int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * "PROG: WHAT: killed as expected" or a FAIL line; returns 1 on failure. */
 int expect_killed(const char *prog, const char *what, void (*attempt)(void));
 
+/* One of the kernel's self-checks (ktest) and what it checks. */
+struct ktest_case {
+	int test;
+	const char *what;
+};
+
+/* Run each check, print "PROG: WHAT: PASS" or "... FAIL (step N)"; returns
+ * how many failed. */
+int ktest_checks(const char *prog, const struct ktest_case *cases, size_t n);
+
 #endif
