@@ -106,15 +106,26 @@ integration: $(KVMSHADOW_ASAN) $(KVMSHADOW) $(GUEST_IMG) $(TINY_IMGS) $(HOSTILE_
 
 # libFuzzer harnesses for the host code that parses guest-controlled bytes
 # (tests/fuzz/): a short run in 'make check', a long one in 'make fuzz'.
-FUZZ_HARNESSES := loader emulate ptwalk
+# The VMM's sources are compiled once with clang's instrumentation
+# (BUILD/fuzz/obj) and every harness links what it uses.
+FUZZ_HARNESSES := loader emulate ptwalk descriptors
 FUZZ_BINS := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz/fuzz_%)
-FUZZ_VMM_SRCS := src/loader.c src/emulate.c src/ptwalk.c src/error.c
+FUZZ_VMM_SRCS := src/loader.c src/emulate.c src/ptwalk.c src/error.c src/segments.c \
+	src/reflect.c src/trap.c src/vm.c src/machine.c src/kvm.c src/shadow.c src/shadow_check.c \
+	src/rmap.c src/p2m.c src/patch.c src/stats.c src/trace.c src/boot.c $(wildcard src/devices/*.c)
+FUZZ_VMM_OBJS := $(FUZZ_VMM_SRCS:%.c=$(BUILD)/fuzz/obj/%.o) $(BUILD)/obj/src/monitor_image.o
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=all -MMD -MP -Iinclude -Isrc
 FUZZ_SECONDS ?= 600
+.SECONDARY: $(FUZZ_VMM_OBJS)
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_VMM_SRCS)
+$(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -Iinclude -Isrc $< $(FUZZ_VMM_SRCS) $(HOST_LDLIBS) -o $@
+	clang $(FUZZ_CFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_VMM_OBJS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_VMM_OBJS) $(HOST_LDLIBS) -o $@
 
 .PHONY: fuzz
 fuzz: deps
