@@ -99,6 +99,12 @@ $(UNIT_TESTS): $(UNIT_OBJS) $(VMM_ASAN_OBJS)
 unit: $(UNIT_TESTS)
 	$(UNIT_TESTS) --jobs 2
 
+# The same tests without sanitizers, for valgrind (tests/fuzz/valgrind.sh).
+UNIT_TESTS_PLAIN := $(BUILD)/tests/unit-tests-plain
+$(UNIT_TESTS_PLAIN): $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o) $(VMM_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $^ -o $@ -lcriterion $(HOST_LDLIBS)
+
 integration: $(KVMSHADOW_ASAN) $(KVMSHADOW) $(GUEST_IMG) $(TINY_IMGS) $(HOSTILE_IMGS)
 	tests/integration/cli.sh $(BUILD)
 	tests/integration/qemu.sh $(BUILD)
