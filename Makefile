@@ -133,10 +133,15 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_VMM_OBJS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_VMM_OBJS) $(HOST_LDLIBS) -o $@
 
+# 'make fuzz': the long libFuzzer runs, then valgrind over the unit tests
+# and the unsanitized VMM booting guests (tests/fuzz/valgrind.sh).
 .PHONY: fuzz
-fuzz: deps
-	@$(MAKE) --no-print-directory all $(FUZZ_BINS)
+fuzz:
+	@tools/install-deps fuzz
+	@$(MAKE) --no-print-directory all $(FUZZ_BINS) $(UNIT_TESTS_PLAIN) $(HOSTILE_IMGS)
 	tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
+	tests/fuzz/valgrind.sh $(BUILD) unit
+	$(KVM_WRAP) tests/fuzz/valgrind.sh $(BUILD) kvm
 
 run: deps
 	@$(MAKE) --no-print-directory all
