@@ -16,13 +16,14 @@
  * CR4, TSS, virtual IF, and the frame of one trap the monitor handed
  * over - vector, error code, registers and selectors), then the guest's
  * physical memory from 0 (tests/fuzz/mkseeds.py writes such inputs).
- * FUZZ_VERBOSE=1 in the environment prints what became of each trap.  The harness mirrors the GDT
- * (as the guest's lgdt would), runs trap_handle on the frame and, unless the guest was stopped,
- * trap_resume - the VMM's whole handling of one exit.  Checked, besides "no crash, no sanitizer
- * report":
+ * The harness mirrors the GDT (as the guest's lgdt would), runs
+ * trap_handle on the frame and, unless the guest was stopped,
+ * trap_resume - the VMM's whole handling of one exit.
+ * FUZZ_VERBOSE=1 in the environment prints what became of each trap.
+ * Checked, besides "no crash, no sanitizer report":
  *
  *  - every descriptor of the real GDT the guest can name (1 to
- *    MONITOR_GDT_GUEST_MAX) is empty or a present, non-conforming code or
+ *    MONITOR_GDT_GUEST_MAX) is empty or a non-conforming code or
  *    non-expand-down data segment (never a TSS, LDT or gate) of DPL 1 or
  *    3 (never 0: ring 0 is the monitor's; never 2), with its accessed bit
  *    set (the GDT page is read-only), whose last byte lies below the
@@ -115,7 +116,8 @@ static void check_real_desc(uint64_t d)
 
 	if (!d)
 		return;
-	fuzz_check(a & DESC_P);
+	/* Present or not: the guest may be let see the CPU's #NP on a
+	 * not-present one, so it must be as safe as if it were present. */
 	fuzz_check(a & DESC_S);	 /* never a TSS, LDT or gate */
 	fuzz_check(!(a & 0x04)); /* never conforming code, never expand-down */
 	fuzz_check(desc_dpl(d) == 1 || desc_dpl(d) == 3);
