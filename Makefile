@@ -81,7 +81,10 @@ $(BUILD)/tests/tiny-%.img: tests/guests/tiny.S tests/guests/tiny.ld
 
 # Hostile kernels for shadow mode (tests/guests/hostile.S), one per VARIANT.
 HOSTILE_VARIANTS := iretlim gatelim prefint usint usgdt gbit pushcs sse stihlt repstos stospd \
-	selfbts selfmap dsbase patchdata patchcode
+	selfbts selfmap dsbase patchdata patchcode \
+	lgdtmon lgdtend lidtmon lidtend lldtmon ldt ltrmon conf dpl1 segnp ssnp ssrpl3 callgate \
+	callmon iretrpl3 iretnull iretoob iretss iretcs3 ptbeyond pdebig ptself ptcycle strad \
+	stradcr3 stradlgdt lgdtpf sgdtro storm clispin
 HOSTILE_IMGS := $(HOSTILE_VARIANTS:%=$(BUILD)/tests/hostile-%.img)
 
 $(BUILD)/tests/hostile-%.img: tests/guests/hostile.S tests/guests/tiny.ld
@@ -112,13 +115,12 @@ integration: $(KVMSHADOW_ASAN) $(KVMSHADOW) $(GUEST_IMG) $(TINY_IMGS) $(HOSTILE_
 
 # libFuzzer harnesses for the host code that parses guest-controlled bytes
 # (tests/fuzz/): a short run in 'make check', a long one in 'make fuzz'.
-# The VMM's sources are compiled once with clang's instrumentation
-# (BUILD/fuzz/obj) and every harness links what it uses.
+# The VMM's modules (all of them, as for the unit tests: fuzz_descriptors
+# reaches most) are compiled once with clang's instrumentation
+# (BUILD/fuzz/obj), and every harness links what it uses.
 FUZZ_HARNESSES := loader emulate ptwalk descriptors
 FUZZ_BINS := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz/fuzz_%)
-FUZZ_VMM_SRCS := src/loader.c src/emulate.c src/ptwalk.c src/error.c src/segments.c \
-	src/reflect.c src/trap.c src/vm.c src/machine.c src/kvm.c src/shadow.c src/shadow_check.c \
-	src/rmap.c src/p2m.c src/patch.c src/stats.c src/trace.c src/boot.c $(wildcard src/devices/*.c)
+FUZZ_VMM_SRCS := $(VMM_SRCS)
 FUZZ_VMM_OBJS := $(FUZZ_VMM_SRCS:%.c=$(BUILD)/fuzz/obj/%.o) $(BUILD)/obj/src/monitor_image.o
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
 	-fno-sanitize-recover=all -MMD -MP -Iinclude -Isrc
