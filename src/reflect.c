@@ -65,9 +65,11 @@ static int reflect_stack(struct vm *vm, const struct monitor_frame *f, uint32_t 
 			"trap from user mode before the guest loaded a TSS with ltr");
 		return -1;
 	}
+	/* A CPU that cannot read esp0 and ss0 faults, and delivering that
+	 * fault (and then #DF) from ring 3 needs them again: a triple fault. */
 	if (vm_read_virt(vm, vm->tss_base + 4, esp0_ss0, sizeof(esp0_ss0), 0, &fault)) {
-		vm_stop(vm, VCPU_STOP_GUEST_ERROR, "guest TSS at 0x%08x is not mapped",
-			vm->tss_base);
+		vm_stop(vm, VCPU_STOP_TRIPLE_FAULT,
+			"guest triple fault: its TSS at 0x%08x is not mapped", vm->tss_base);
 		return -1;
 	}
 	*esp = esp0_ss0[0];
@@ -176,26 +178,22 @@ uint32_t reflect_iret(struct vm *vm, struct monitor_frame *f, const struct emula
 	uint16_t cs = segments_to_real((uint16_t)res->iret.cs);
 	uint16_t ss = (uint16_t)res->iret.ss;
 
+	unsigned rpl = cs & SEL_RPL_MASK;
+
+	/* In the CPU's order: the selectors, then eip against CS's limit. */
+	if ((rpl != 1 && rpl != 3) || !segments_code_ok(vm, cs))
+		return (cs & ~SEL_RPL_MASK) + 1; /* the guest's rings 1 and 2 do not exist */
+	if (rpl == 3 && ((ss & SEL_RPL_MASK) != 3 || !segments_stack_ok(vm, ss)))
+		return (ss & ~SEL_RPL_MASK) + 1;
 	if (res->iret.eip > segments_limit(vm, cs))
 		return 0 + 1; /* #GP(0): past the end of the code segment */
-	switch (cs & SEL_RPL_MASK) {
-	case 1: /* back into the guest kernel, on the same stack */
-		if (!segments_code_ok(vm, cs))
-			return (cs & ~SEL_RPL_MASK) + 1;
+	if (rpl == 1) { /* back into the guest kernel, on the same stack */
 		f->esp = esp;
 		vm->st->iret_kernel++;
-		break;
-	case 3: /* the real return to user mode */
-		if (!segments_code_ok(vm, cs))
-			return (cs & ~SEL_RPL_MASK) + 1;
-		if ((ss & SEL_RPL_MASK) != 3 || !segments_stack_ok(vm, ss))
-			return (ss & ~SEL_RPL_MASK) + 1;
+	} else { /* the real return to user mode */
 		f->esp = res->iret.esp;
 		f->ss = ss;
 		vm->st->iret_user++;
-		break;
-	default: /* the guest's rings 1 and 2 do not exist */
-		return (cs & ~SEL_RPL_MASK) + 1;
 	}
 	f->eip = res->iret.eip;
 	f->cs = cs;

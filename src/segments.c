@@ -52,8 +52,11 @@ static uint64_t segments_convert(uint64_t d)
 	uint32_t base = segments_base(d);
 	uint64_t end;
 
-	if (!(access & DESC_P) || !(access & DESC_S))
-		return 0; /* not present, or a system descriptor (TSS, LDT, gate) */
+	/* A not-present code or data segment is mirrored not present: the CPU
+	 * then makes its type and privilege checks and raises #NP or #SS
+	 * itself, as on hardware (an empty entry would be #GP instead). */
+	if (!(access & DESC_S))
+		return 0; /* a system descriptor (TSS, LDT, gate) */
 	if (access & SEG_TYPE_CONFORMING)
 		return 0; /* conforming code, expand-down data: not supported */
 	if (dpl == 1 || dpl == 2)
@@ -109,19 +112,95 @@ static bool segments_desc(const struct vm *vm, uint16_t sel, uint64_t *d)
 	return (*d >> 40) & DESC_P;
 }
 
-static bool segments_check(const struct vm *vm, uint16_t sel, bool code)
+static bool segments_check_desc(uint64_t d, uint16_t sel, bool code)
 {
-	uint64_t d;
-	uint8_t access;
+	uint8_t access = (uint8_t)(d >> 40);
 
-	if (!segments_desc(vm, sel, &d))
-		return false;
-	access = (uint8_t)(d >> 40);
 	if (((access >> 5) & 3) != (sel & SEL_RPL_MASK))
 		return false;
 	if (code)
 		return access & DESC_CODE;
 	return !(access & DESC_CODE) && (access & DESC_RW);
+}
+
+static bool segments_check(const struct vm *vm, uint16_t sel, bool code)
+{
+	uint64_t d;
+
+	return segments_desc(vm, sel, &d) && segments_check_desc(d, sel, code);
+}
+
+bool segments_stack_absent(const struct vm *vm, uint16_t sel)
+{
+	unsigned index = sel >> 3;
+	uint64_t d;
+
+	if ((sel & SEL_TI) || index == 0 || index > MONITOR_GDT_GUEST_MAX)
+		return false;
+	d = machine_gdt(vm->m)[index];
+	if (!d || ((d >> 40) & DESC_P))
+		return false;
+	return segments_check_desc(d, sel, false);
+}
+
+/*
+ * Would a CPU at the guest's ring (0 or 3) accept the guest's own
+ * descriptor for guest selector sel, for this use, where the real GDT
+ * leaves it out (segments_convert)?  Then the fault the CPU raised is
+ * ours, not the guest's: the reason, for a report.  NULL where the real
+ * GDT shows what the guest's table does, or where a CPU would refuse the
+ * selector too, so that the guest must see the fault.
+ */
+const char *segments_refused(struct vm *vm, uint16_t sel, unsigned cpl, enum segments_use use)
+{
+	struct emulate_fault fault;
+	unsigned dpl, rpl = sel & SEL_RPL_MASK, type;
+	uint8_t access;
+	uint64_t d;
+
+	if (sel & SEL_TI)
+		return vm->sys.ldtr & ~3u ? "a selector in the guest's LDT, which kvmshadow does "
+					    "not mirror"
+					  : NULL;
+	if (!(sel & ~7u) || (sel | 7u) > vm->sys.gdtr.limit ||
+	    vm_read_virt(vm, vm->sys.gdtr.base + (sel & ~7u), &d, 8, 0, &fault))
+		return NULL;
+	access = (uint8_t)(d >> 40);
+	dpl = (access >> 5) & 3;
+	type = access & 0x0f;
+	if (!(access & DESC_S)) { /* far jmp or call through a gate, or to a TSS */
+		if (use != SEGMENTS_USE_CODE || dpl < cpl || dpl < rpl)
+			return NULL;
+		if (type == 0x04 || type == 0x0c)
+			return "a call gate, which kvmshadow does not mirror";
+		if (type == 0x01 || type == 0x05 || type == 0x09)
+			return "a task gate or TSS: task switches are not supported";
+		return NULL;
+	}
+	if (access & DESC_CODE) {
+		if (use == SEGMENTS_USE_STACK || (use == SEGMENTS_USE_DATA && !(access & DESC_RW)))
+			return NULL;
+		if (access & SEG_TYPE_CONFORMING) /* no privilege check as data */
+			return use == SEGMENTS_USE_DATA || dpl <= cpl
+				   ? "a conforming code segment, which kvmshadow does not mirror"
+				   : NULL;
+		if (use == SEGMENTS_USE_CODE ? dpl != cpl || rpl > cpl : dpl < cpl || dpl < rpl)
+			return NULL;
+	} else {
+		if (use == SEGMENTS_USE_CODE)
+			return NULL;
+		if (use == SEGMENTS_USE_STACK ? dpl != cpl || rpl != cpl || !(access & DESC_RW)
+					      : dpl < cpl || dpl < rpl)
+			return NULL;
+		if (access & SEG_TYPE_CONFORMING)
+			return "an expand-down data segment, which kvmshadow does not mirror";
+	}
+	if (dpl == 1 || dpl == 2)
+		return "a DPL-1 or DPL-2 segment; kvmshadow runs the guest kernel in ring 1 and "
+		       "keeps rings 1 and 2 for itself";
+	if (segments_base(d) >= MONITOR_BASE)
+		return "a segment based in 0xffc00000-0xffffffff, kvmshadow's monitor";
+	return NULL;
 }
 
 uint32_t segments_base_of(const struct vm *vm, uint16_t sel)

@@ -31,6 +31,21 @@ uint16_t segments_to_guest(uint16_t sel);
 bool segments_code_ok(const struct vm *vm, uint16_t sel);
 bool segments_stack_ok(const struct vm *vm, uint16_t sel);
 
+/* Would real selector sel pass segments_stack_ok if it were present?  (A
+ * mov to SS checks type and privilege, #GP, before presence, #SS.) */
+bool segments_stack_absent(const struct vm *vm, uint16_t sel);
+
+/* Why the guest's descriptor for guest selector sel, which a CPU at ring
+ * cpl (0 or 3, as the guest sees it) would accept for this use, is not in
+ * the real GDT; NULL if it is there as the guest made it, or if a CPU
+ * would refuse it too. */
+enum segments_use {
+	SEGMENTS_USE_CODE,  /* far jmp or call */
+	SEGMENTS_USE_DATA,  /* DS, ES, FS, GS */
+	SEGMENTS_USE_STACK, /* SS */
+};
+const char *segments_refused(struct vm *vm, uint16_t sel, unsigned cpl, enum segments_use use);
+
 /* The base of real selector sel's segment; 0 if it has none. */
 uint32_t segments_base_of(const struct vm *vm, uint16_t sel);
 

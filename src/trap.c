@@ -454,22 +454,76 @@ static bool trap_is_umip(const uint8_t *b, size_t len)
 	return reg <= 1 || (b[i + 1] == 1 && reg == 4);
 }
 
-static void trap_load_sreg(struct vm *vm, struct monitor_frame *f, const struct emulate_result *res)
+/*
+ * An emulated mov to SS, DS or ES: load the real selector, or give the
+ * guest the fault a CPU would, with eip still at the mov (so this runs
+ * before trap_commit).  Returns false if the load did not happen.
+ */
+static bool trap_load_sreg(struct vm *vm, struct monitor_frame *f, const struct emulate_result *res)
 {
-	uint16_t sel = segments_to_real(res->sreg.sel);
+	uint16_t sel = segments_to_real(res->sreg.sel), error = res->sreg.sel & ~SEL_RPL_MASK;
+	bool ss = res->sreg.reg == EMULATE_SREG_SS;
+	const char *name = ss ? "ss" : res->sreg.reg == EMULATE_SREG_DS ? "ds" : "es";
+	const char *why =
+	    segments_refused(vm, res->sreg.sel, 0, ss ? SEGMENTS_USE_STACK : SEGMENTS_USE_DATA);
 
-	if (res->sreg.reg == EMULATE_SREG_SS) {
-		if ((sel & SEL_RPL_MASK) != 1 || !segments_stack_ok(vm, sel))
-			return trap_reflect_gp(vm, f, res->sreg.sel & ~SEL_RPL_MASK);
-		f->ss = sel;
-		return;
+	if (why) { /* a segment the CPU would load, which the real GDT lacks */
+		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
+			"guest kernel loaded %s with selector 0x%04x, %s", name, res->sreg.sel,
+			why);
+		return false;
 	}
-	if ((sel & ~SEL_RPL_MASK) && segments_data_or_null(vm, sel) != sel)
-		return trap_reflect_gp(vm, f, res->sreg.sel & ~SEL_RPL_MASK);
+	if (ss) {
+		if ((sel & SEL_RPL_MASK) == 1 && segments_stack_absent(vm, sel)) {
+			struct emulate_fault np = {
+			    .vector = T_SS, .has_error = true, .error_code = error};
+
+			trap_reflect_fault(vm, f, &np); /* checked, then found not present */
+			return false;
+		}
+		if ((sel & SEL_RPL_MASK) != 1 || !segments_stack_ok(vm, sel)) {
+			trap_reflect_gp(vm, f, error);
+			return false;
+		}
+		f->ss = sel;
+		return true;
+	}
+	if ((sel & ~SEL_RPL_MASK) && segments_data_or_null(vm, sel) != sel) {
+		trap_reflect_gp(vm, f, error);
+		return false;
+	}
 	if (res->sreg.reg == EMULATE_SREG_DS)
 		f->ds = sel;
 	else
 		f->es = sel;
+	return true;
+}
+
+/*
+ * A #GP with a selector in its error code, from an instruction we do not
+ * emulate (a far jmp, call or ret, a segment load).  Where the guest's
+ * descriptor is one we leave out of the real GDT but a CPU would have
+ * used, shadow mode cannot do what the guest asked: stop, saying why.
+ * Returns false if that is not the case.
+ */
+static bool trap_refused_selector(struct vm *vm, const struct monitor_frame *f, const char *insn)
+{
+	uint16_t sel = (uint16_t)(f->error & ~3u);
+	const char *why;
+
+	if (!sel || (f->error & 3))
+		return false;
+	why = segments_refused(vm, sel, trap_from_user(f) ? 3 : 0,
+			       f->error & SEL_TI ? SEGMENTS_USE_DATA : SEGMENTS_USE_CODE);
+	/* (Which use it was, capstone could say; the CPU's #GP does not.  A
+	 * selector that some use would accept is reported.) */
+	if (!why)
+		why = segments_refused(vm, sel, trap_from_user(f) ? 3 : 0, SEGMENTS_USE_DATA);
+	if (!why)
+		return false;
+	vm_stop(vm, VCPU_STOP_GUEST_ERROR, "guest %s %s%s used selector 0x%04x, %s",
+		trap_ring_name(f), insn ? "executed " : "", insn ? insn : "", sel, why);
+	return true;
 }
 
 /*
@@ -669,13 +723,10 @@ static void trap_emulate(struct vm *vm, struct monitor_frame *f, unsigned access
 			return trap_reflect_fault(vm, f, &res.fault);
 		}
 		vm->sti_shadow = !strcmp(res.mnemonic, "sti") && !vif_before;
-		if (res.effects & EMULATE_EFFECT_IRET) {
+		if (res.effects & EMULATE_EFFECT_IRET)
 			trap_iret(vm, f, &res, &r);
-		} else {
+		else if (!(res.effects & EMULATE_EFFECT_SREG) || trap_load_sreg(vm, f, &res))
 			trap_commit(vm, f, &r);
-			if (res.effects & EMULATE_EFFECT_SREG)
-				trap_load_sreg(vm, f, &res);
-		}
 		trap_effects(vm, eip, &res);
 		if (trace_on(vm->trace, TRACE_PRIV))
 			trap_trace_priv(vm, &res, eip, vif_before);
@@ -687,6 +738,8 @@ static void trap_emulate(struct vm *vm, struct monitor_frame *f, unsigned access
 		if (access & PF_U) /* a form of sgdt... we do not emulate: the CPU's #GP */
 			return trap_reflect_gp(vm, f, 0);
 		if (f->error == 0 && trap_truncated(vm, f, &r))
+			break;
+		if (trap_refused_selector(vm, f, res.text))
 			break;
 		vm_stop(vm, VCPU_STOP_GUEST_ERROR,
 			"guest %s executed %s, which kvmshadow does not emulate", trap_ring_name(f),
@@ -835,6 +888,8 @@ static void trap_gp(struct vm *vm, struct monitor_frame *f)
 	if (trap_from_user(f)) {
 		if (f->error == 0 && vm->m->kvm.umip)
 			return trap_emulate(vm, f, PF_U);
+		if (trap_refused_selector(vm, f, NULL))
+			return;
 		return trap_reflect_gp(vm, f, f->error);
 	}
 	trap_emulate(vm, f, 0);
