@@ -33,11 +33,59 @@
  *            kvmshadow patched: allowed, made by the VMM
  *   patchcode  a store over that iret itself: refused
  *
+ * Descriptor tables (issue 7):
+ *   lgdtmon  lgdt with base 0xffc02000 (the monitor's GDT), then mov ds
+ *   lgdtend  lgdt of a table whose last 32 of 64 bytes lie past the end
+ *            of memory, then mov ds of an entry inside it
+ *   lidtmon  lidt with base 0xffc03000 (the monitor's IDT), then int3
+ *   lidtend  an IDT running past the end of memory; int $1 through the
+ *            gate in its last 8 bytes of memory
+ *   lldtmon  lldt of an LDT based at 0xffc02000, then mov ds of an LDT
+ *            selector
+ *   ldt      the same with an LDT in guest memory
+ *   ltrmon   ltr of a TSS at 0xffc03800, then int3 from ring 3
+ * Privilege:
+ *   conf     ljmp to a conforming DPL-0 code segment, print CS
+ *   dpl1     mov ds of a DPL-1 data segment
+ *   segnp    mov ds of a not-present segment (#NP)
+ *   ssnp     mov ss of it (#SS)
+ *   ssrpl3   mov ss of kernel data with RPL 3 (#GP)
+ *   callgate lcall through a DPL-0 call gate to 0x08:callee
+ *   callmon  lcall through a call gate to 0x08:0xffc00000
+ *   iretrpl3, iretnull, iretoob, iretss, iretcs3  iret frames with CS
+ *            0x0b, 0x00, 0x400 (past the GDT), SS 0x10 with CS 0x1b, CS
+ *            0x18 (user code with RPL 0)
+ * Page tables:
+ *   ptbeyond a PTE mapping 256 MiB, past the end of memory: read, write
+ *   pdebig   a 4 MiB page at 60 MiB (run with 62 MiB of memory): read
+ *            below and past the end
+ *   ptself   a PDE pointing at the directory, used as a page table
+ *   ptcycle  two page tables that map each other
+ * Faulting fetches and operands (#PF: "pf <cr2> <error> <eip>"):
+ *   strad, stradcr3, stradlgdt  mov $imm, mov to cr3, lgdt, each cut
+ *            by the end of the mapped memory at 0x400000
+ *   lgdtpf   lgdt from 0x3ffffc: 4 bytes mapped, 2 not
+ *   sgdtro   sgdt to a read-only page: allowed with CR0.WP clear, #PF(3)
+ *            with it set
+ * Interrupts:
+ *   storm    the PIT at count 20 (60 kHz), 2000 ticks, then done
+ *   clispin  the PIT running, then cli; jmp . (ended by --timeout)
+ *
+ * LAYOUT: the data lives in .text (tiny.ld), and kvmshadow's linear sweep
+ * (src/patch.c) patches the 0xcf, 0x9c and 0x9d bytes it decodes there
+ * as iret, pushf and popf: the GDT's 0xcf flags bytes become 0xf4 in
+ * shadow mode (segments of 1.25 GiB instead of 4 GiB, harmless here).  A
+ * patched byte in the TSS descriptor would make ltr's busy-bit write stop
+ * the guest, so the TSS is 256-byte aligned: the low byte of its base,
+ * the one byte there that varies, is 0.
+ *
  * tests/integration/shadow.sh runs each and checks what it prints.
  */
 #define MB_MAGIC	0x1BADB002
 #define MB_FLAGS	0x00000003
 #define COM1		0x3f8
+#define ENDMEM		0x4000000	/* the end of 64 MiB */
+#define ENDGDT		(ENDMEM - 32)
 	.section .text
 textstart:
 	.long MB_MAGIC, MB_FLAGS, -(MB_MAGIC + MB_FLAGS)
@@ -71,7 +119,11 @@ _start:
 	int3
 #elif defined(V_prefint)
 	.byte 0x3e, 0xcd, 0x30
-#elif defined(V_usgdt) || defined(V_usint) || defined(V_uspf)
+#elif defined(V_usgdt) || defined(V_usint) || defined(V_uspf) || defined(V_ltrmon)
+#if defined(V_ltrmon)
+	mov	$0x70, %eax		/* a TSS at 0xffc03800 */
+	ltr	%ax
+#endif
 	pushl	$0x23
 	pushl	$0x80000
 	pushl	$0x202
@@ -180,6 +232,207 @@ _start:
 	call	puthex32
 #elif defined(V_patchcode)
 	movb	$0x90, timer_iret	/* over the patched iret itself */
+#elif defined(V_lgdtmon)
+	lgdt	mongdtr			/* base 0xffc02000: the monitor's GDT */
+	mov	$0x10, %eax
+	mov	%eax, %ds
+	mov	$dsmsg, %esi
+	call	puts
+#elif defined(V_lgdtend)
+	mov	$gdt, %esi		/* entries 0-3 into the last 32 bytes */
+	mov	$ENDGDT, %edi
+	mov	$8, %ecx
+	cld
+	rep movsl
+	lgdt	endgdtr			/* limit 0x3f: 32 bytes past the end */
+	mov	$0x10, %eax
+	mov	%eax, %ds
+	mov	$dsmsg, %esi
+	call	puts
+#elif defined(V_lidtmon)
+	lidt	monidtr			/* base 0xffc03000: the monitor's IDT */
+	int3
+#elif defined(V_lidtend)
+	mov	idt + 8, %eax		/* gate 1 into the last 8 bytes */
+	mov	%eax, ENDMEM - 8
+	mov	idt + 12, %eax
+	mov	%eax, ENDMEM - 4
+	lidt	endidtr			/* base ENDMEM - 16, limit 0x7ff */
+	int	$0x01
+#elif defined(V_lldtmon) || defined(V_ldt)
+#if defined(V_lldtmon)
+	mov	$0x60, %eax		/* an LDT at 0xffc02000 */
+#else
+	mov	$0x68, %eax		/* an LDT in guest memory */
+#endif
+	lldt	%ax
+	mov	$0x0c, %eax		/* LDT entry 1: flat data, DPL 0 */
+	mov	%eax, %ds
+	mov	%ds, %eax
+	call	puthex32
+#elif defined(V_conf)
+	ljmp	$0x40, $1f		/* conforming code, DPL 0 */
+1:	mov	%cs, %eax
+	call	puthex32
+#elif defined(V_dpl1)
+	mov	$0x48, %eax		/* data, DPL 1 */
+	mov	%eax, %ds
+	mov	%ds, %eax
+	call	puthex32
+#elif defined(V_segnp) || defined(V_ssnp)
+	call	name_gates		/* #NP, #SS and #GP say which they are */
+	mov	$0x78, %eax		/* not present */
+#if defined(V_segnp)
+	mov	%eax, %ds
+#else
+	mov	%eax, %ss
+#endif
+#elif defined(V_ssrpl3)
+	call	name_gates
+	mov	$0x13, %eax		/* kernel data with RPL 3 */
+	mov	%eax, %ss
+#elif defined(V_callgate) || defined(V_callmon)
+	mov	$14, %ecx
+	mov	$pfh, %eax
+	call	set_gate
+	call	paging_on
+#if defined(V_callgate)
+	lcall	$0x50, $0		/* call gate, DPL 0, to 0x08:callee */
+#else
+	lcall	$0x58, $0		/* call gate, DPL 0, to 0x08:0xffc00000 */
+#endif
+	mov	$callmsg, %esi
+	call	puts
+#elif defined(V_iretrpl3) || defined(V_iretnull) || defined(V_iretoob) || \
+	defined(V_iretss) || defined(V_iretcs3)
+#if defined(V_iretss)
+	pushl	$0x10			/* ss: kernel data, RPL 0 */
+#else
+	pushl	$0x23
+#endif
+	pushl	$0x80000
+	pushl	$0x2
+#if defined(V_iretrpl3)
+	pushl	$0x0b			/* kernel code, RPL 3 */
+#elif defined(V_iretnull)
+	pushl	$0x00			/* null */
+#elif defined(V_iretoob)
+	pushl	$0x400			/* beyond the GDT's limit */
+#elif defined(V_iretss)
+	pushl	$0x1b
+#else
+	pushl	$0x18			/* user code, RPL 0 */
+#endif
+	pushl	$user
+	iret
+#elif defined(V_ptbeyond)
+	call	paging_on
+	movl	$0x10000003, pt1	/* va 0x400000 -> pa 256 MiB */
+	invlpg	0x400000
+	mov	0x400000, %eax
+	call	puthex32
+	movl	$0x12345678, 0x400000
+	mov	0x400000, %eax
+	call	puthex32
+#elif defined(V_pdebig)
+	call	paging_on
+	mov	%cr4, %eax
+	or	$0x10, %eax		/* PSE */
+	mov	%eax, %cr4
+	movl	$0x03c00083, pd + 8	/* va 8 MiB -> pa 60-64 MiB, 4 MiB page */
+	movl	$0xcafe, 0x800000	/* pa 60 MiB: memory */
+	mov	0x800000, %eax
+	call	puthex32
+	mov	0xa00000, %eax		/* pa 62 MiB: past the end of 62 MiB */
+	call	puthex32
+#elif defined(V_ptself)
+	call	paging_on
+	movl	$pd + 3, pd + 4		/* pde 1 -> the directory itself */
+	invlpg	0x400000
+	mov	0x401004, %eax		/* pd[1] through the directory as a table */
+	call	puthex32
+	movl	$pt0 + 3, 0x401008	/* pd[2] = pt0, written through itself */
+	mov	0x800000 + magic, %eax
+	call	puthex32
+#elif defined(V_ptcycle)
+	movl	$pt3 + 3, pt2		/* pt2[0] -> pt3, pt3[0] -> pt2 */
+	movl	$pt2 + 3, pt3
+	call	paging_on
+	movl	$pt2 + 3, pd + 8
+	movl	$pt3 + 3, pd + 12
+	mov	0x800000, %eax		/* page pt3: pt3[0] */
+	call	puthex32
+	movl	$pt2 + 3, 0x800004	/* pt3[1] = pt2, through pt2 */
+	mov	0xc01000, %eax		/* page pt2 through pt3[1]: pt2[0] */
+	call	puthex32
+#elif defined(V_strad) || defined(V_stradcr3) || defined(V_stradlgdt) || defined(V_lgdtpf)
+	mov	$14, %ecx
+	mov	$pfh, %eax
+	call	set_gate
+	call	paging_on
+	movl	$0, pd + 4		/* 0x400000 and up: not present */
+	mov	$pd, %eax
+	mov	%eax, %cr3
+#if defined(V_lgdtpf)
+	lgdt	0x3ffffc		/* 4 bytes mapped, 2 not */
+#else
+	mov	$sbytes, %esi
+	mov	$0x400000 - (sbytes_mid - sbytes), %edi
+	mov	%edi, %ebx
+	mov	$sbytes_mid - sbytes, %ecx
+	rep movsb
+	jmp	*%ebx
+sbytes:
+#if defined(V_strad)
+	.byte	0xb8, 0x78, 0x56	/* mov $0x12345678, %eax */
+sbytes_mid:
+#elif defined(V_stradcr3)
+	.byte	0x0f			/* mov %eax, %cr3 */
+sbytes_mid:
+#else
+	.byte	0x0f, 0x01, 0x15	/* lgdt gdtr */
+sbytes_mid:
+#endif
+#endif
+#elif defined(V_sgdtro)
+	mov	$14, %ecx
+	mov	$pfh, %eax
+	call	set_gate
+	call	paging_on
+	mov	$ucode, %eax
+	shr	$10, %eax
+	andl	$~2, pt0(%eax)		/* ucode: read-only */
+	invlpg	ucode
+	sgdt	ucode			/* CR0.WP clear: ring 0 may write */
+	movzwl	ucode, %eax
+	call	puthex32
+	mov	%cr0, %eax
+	or	$0x10000, %eax		/* CR0.WP */
+	mov	%eax, %cr0
+	sgdt	ucode			/* now #PF(3) */
+#elif defined(V_storm)
+	mov	$0x20, %ecx
+	mov	$tick, %eax
+	call	set_gate
+	call	pic_pit_init
+	mov	$0x34, %al		/* counter 0 reloaded with 20: 60 kHz */
+	out	%al, $0x43
+	mov	$20, %al
+	out	%al, $0x40
+	mov	$0, %al
+	out	%al, $0x40
+	sti
+1:	cmpl	$2000, ticks
+	jb	1b
+	cli
+	mov	ticks, %eax
+	call	puthex32
+	mov	$stormmsg, %esi
+	call	puts
+#elif defined(V_clispin)
+	call	pic_pit_init
+	cli
+1:	jmp	1b
 #elif defined(V_stihlt)
 	call	pic_pit_init
 	cli
@@ -229,6 +482,8 @@ user:
 	.byte 0x64, 0x0f, 0x01, 0x05, 0, 0, 0, 0   /* sgdt %fs:0 */
 #elif defined(V_usint)
 	.byte 0x3e, 0xcd, 0x30
+#elif defined(V_ltrmon)
+	int3
 #endif
 4:	jmp	4b
 
@@ -328,6 +583,65 @@ puthex32:
 	out	%al, %dx
 	ret
 
+/* Gate for vector %ecx: interrupt gate to 0x08:%eax. */
+set_gate:
+	movw	%ax, idt(,%ecx,8)
+	shr	$16, %eax
+	movw	%ax, idt+6(,%ecx,8)
+	ret
+/* #NP, #SS, #GP: print "np", "ss" or "gp", then what generic prints. */
+name_gates:
+	mov	$11, %ecx
+	mov	$nph, %eax
+	call	set_gate
+	mov	$12, %ecx
+	mov	$ssh, %eax
+	call	set_gate
+	mov	$13, %ecx
+	mov	$gph, %eax
+	call	set_gate
+	ret
+nph:	mov	$npmsg, %esi
+	call	puts
+	jmp	generic
+ssh:	mov	$ssmsg, %esi
+	call	puts
+	jmp	generic
+gph:	mov	$gpmsg, %esi
+	call	puts
+	jmp	generic
+/* #PF: print "pf <cr2> <error> <eip>" and exit 9. */
+pfh:
+	mov	$pfmsg, %esi
+	call	puts
+	mov	%cr2, %eax
+	call	puthex32
+	mov	(%esp), %eax
+	call	puthex32
+	mov	4(%esp), %eax
+	call	puthex32
+	mov	$9, %al
+	out	%al, $0xf4
+/* The target of the call gate at 0x50: print CS. */
+callee:
+	mov	%cs, %eax
+	call	puthex32
+	lret
+/* The storm's timer: count, EOI, and at 2000 mask the timer at the PIC
+ * (a handler slower than the tick would otherwise never let the
+ * interrupted loop run, on hardware too). */
+tick:
+	push	%eax
+	incl	ticks
+	cmpl	$2000, ticks
+	jb	1f
+	mov	$0xff, %al
+	out	%al, $0x21
+1:	mov	$0x20, %al
+	out	%al, $0x20
+	pop	%eax
+	iret
+
 hello:	.asciz	"rv: start\n"
 ssemsg:	.asciz	"sse ok"
 tfmsg:	.asciz	"user pushf saw TF=1"
@@ -335,6 +649,13 @@ stosmsg: .asciz	"rep stos done "
 btsmsg: .asciz	"bts done "
 trapmsg: .asciz	"trap "
 nl:	.asciz	"\n"
+dsmsg:	.asciz	"ds loaded "
+callmsg: .asciz	"returned "
+stormmsg: .asciz	"ticks "
+pfmsg:	.asciz	"pf "
+npmsg:	.asciz	"np "
+ssmsg:	.asciz	"ss "
+gpmsg:	.asciz	"gp "
 	.align 8
 gdt:
 	.quad	0
@@ -345,12 +666,32 @@ gdt:
 	.word	0x67, tss - textstart, 0x8910, 0	/* 0x28 TSS */
 	.quad	0xffcf92bff800ffff	/* 0x30 base 0xffbff800, G, limit 0xfffff */
 	.quad	0x00cf92001000ffff	/* 0x38 data, base 0x1000 */
+	.quad	0x00cf9e000000ffff	/* 0x40 conforming code, DPL 0 */
+	.quad	0x00cfb2000000ffff	/* 0x48 data, DPL 1 */
+	.word	callee - textstart, 0x08, 0x8c00, 0x0010	/* 0x50 call gate */
+	.word	0x0000, 0x08, 0x8c00, 0xffc0	/* 0x58 call gate to 0xffc00000 */
+	.word	0x0fff, 0x2000, 0x82c0, 0xff00	/* 0x60 LDT at 0xffc02000 */
+	.word	0x000f, ldt - textstart, 0x8210, 0	/* 0x68 LDT in memory */
+	.word	0x0067, 0x3800, 0x89c0, 0xff00	/* 0x70 TSS at 0xffc03800 */
+	.quad	0x00cf12000000ffff	/* 0x78 data, DPL 0, not present */
 gdt_end:
 gdtr:	.word	gdt_end - gdt - 1
 	.long	gdt
 idtr:	.word	256*8 - 1
 	.long	idt
-	.align 4
+mongdtr: .word	0x2f
+	.long	0xffc02000
+endgdtr: .word	0x3f
+	.long	ENDGDT
+monidtr: .word	0x7ff
+	.long	0xffc03000
+endidtr: .word	0x7ff
+	.long	ENDMEM - 16
+	.align 8
+ldt:	.quad	0
+	.quad	0x00cf92000000ffff	/* 0x0c: flat data, DPL 0 */
+magic:	.long	0x5a5a1234
+	.balign 256			/* see LAYOUT above */
 tss:	.long	0, 0x90000, 0x10
 	.skip	0x68 - 12
 	.section .bss
@@ -364,3 +705,6 @@ idt:	.skip	256*8
 pd:	.skip	4096
 pt0:	.skip	4096
 pt1:	.skip	4096
+pt2:	.skip	4096
+pt3:	.skip	4096
+ticks:	.long	0

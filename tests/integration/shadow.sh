@@ -299,4 +299,75 @@ expect_grep "hostile patchcode: refused with a report" \
 	"^kvmshadow: vm0: guest wrote to its kernel code at va 0x[0-9a-f]{8} \(guest-physical 0x[0-9a-f]{8}\), which kvmshadow patched: self-modifying kernel code is not supported" \
 	"$OUT/hostile-patchcode.err"
 
+# Issue 7's hostile kernels.  Each either gets what plain QEMU shows the
+# same image at ring 0, or is stopped with a report where shadow mode
+# cannot do what hardware would (the description says why).
+hostile_stop() {
+	local v=$1 status=$2 err=$3 what=$4
+	shift 4
+	boot "hostile-$v" --timeout 60 "$@" "$TINY/hostile-$v.img"
+	expect_eq "hostile $v: $what: status $status" "$status" "$(status_of "hostile-$v")"
+	expect_grep "hostile $v: $what: reported" "^kvmshadow: vm0: $err" "$OUT/hostile-$v.err"
+}
+# Descriptor tables.  lgdt only records on hardware; kvmshadow must read
+# the table to mirror it, so a table it cannot read stops the guest at
+# the lgdt (plain QEMU: a triple fault at the segment load, and 'ds loaded').
+hostile_stop lgdtmon 75 "guest GDT at 0xffc02000 \(6 entries\) is not mapped in guest memory" \
+	"lgdt of the monitor's GDT: stopped at the lgdt"
+hostile_stop lgdtend 75 "guest GDT at 0x03ffffe0 \(8 entries\) is not mapped in guest memory" \
+	"lgdt of a table running past the end of memory: stopped at the lgdt"
+hostile_stop lidtmon 71 "guest triple fault: its IDT entry 0x03 at 0xffc03018 is not mapped" \
+	"lidt of the monitor's IDT, then int3: a triple fault, as on hardware"
+hostile lidtend 9 "trap 00100069 00000008 " "an IDT running past the end of memory: its gate in memory works"
+hostile_stop lldtmon 75 "guest kernel loaded ds with selector 0x000c, a selector in the guest's LDT, which kvmshadow does not mirror" \
+	"an LDT at the monitor: its selectors are refused with a report"
+hostile_stop ldt 75 "guest kernel loaded ds with selector 0x000c, a selector in the guest's LDT, which kvmshadow does not mirror" \
+	"an LDT in memory (plain QEMU loads it): refused with a report, not a #GP"
+hostile_stop ltrmon 71 "guest triple fault: its TSS at 0xffc03800 is not mapped" \
+	"a TSS at the monitor, then a trap from ring 3: a triple fault, as on hardware"
+# Privilege: what would reach ring 0 or ring 1 is not mirrored, and using
+# it stops the guest with the reason (plain QEMU: CS 0x40, DS 0x48, the
+# gate's call and return).
+hostile_stop conf 75 "guest kernel executed ljmp 0x40:0x[0-9a-f]+ at 0x[0-9a-f]{8}: .* used selector 0x0040, a conforming code segment, which kvmshadow does not mirror" \
+	"ljmp to a conforming DPL-0 code segment: refused with a report"
+hostile_stop dpl1 75 "guest kernel loaded ds with selector 0x0048, a DPL-1 or DPL-2 segment" \
+	"mov ds of a DPL-1 segment: refused with a report, not a #GP"
+hostile segnp 9 "np trap 00000078 00100056 " "mov ds of a not-present segment is #NP(0x78) at the mov"
+hostile ssnp 9 "ss trap 00000078 00100056 " "mov ss of a not-present segment is #SS(0x78) at the mov"
+hostile ssrpl3 9 "gp trap 00000010 00100056 " "mov ss of kernel data with RPL 3 is #GP(0x10) at the mov"
+hostile_stop callgate 75 "guest kernel executed lcall 0x50:0 at 0x[0-9a-f]{8}: .* used selector 0x0050, a call gate, which kvmshadow does not mirror" \
+	"lcall through a DPL-0 call gate: refused with a report"
+hostile_stop callmon 75 "guest kernel executed lcall 0x58:0 at 0x[0-9a-f]{8}: .* used selector 0x0058, a call gate" \
+	"lcall through a call gate to 0xffc00000: refused with a report"
+hostile iretrpl3 9 "trap 00000008 0010005c " "iret to kernel code with RPL 3 is #GP(0x08)"
+hostile iretnull 9 "trap 00000000 0010005c " "iret to a null CS is #GP(0)"
+hostile iretoob 9 "trap 00000400 0010005f " "iret to a CS past the GDT's limit is #GP(0x400), not #GP(0)"
+hostile iretss 9 "trap 00000010 0010005c " "iret to ring 3 with a ring-0 SS is #GP(0x10)"
+hostile iretcs3 9 "trap 00000018 0010005c " "iret to user code with RPL 0 is #GP(0x18)"
+# Page tables.  Memory that is not there reads as all ones (as on a PC,
+# and in hw mode; plain QEMU's TCG reads zeros) and writes vanish.
+hostile ptbeyond 0 "$(printf 'ffffffff ffffffff \n')" \
+	"a PTE past the end of memory: all ones, the write discarded"
+boot hostile-pdebig --timeout 60 --mem 62M "$TINY/hostile-pdebig.img"
+expect_eq "hostile pdebig: a 4 MiB page straddling the end of 62 MiB: status 0" 0 \
+	"$(status_of hostile-pdebig)"
+expect_eq "hostile pdebig: a 4 MiB page straddling the end of 62 MiB: memory below, all ones past it" \
+	"$(printf 'rv: start\n0000cafe ffffffff \n')" "$(cat "$OUT/hostile-pdebig.out")"
+hostile ptself 0 "$(printf '00104023 5a5a1234 \n')" "a directory used as its own page table, read and written"
+hostile ptcycle 0 "$(printf '00107003 00108063 \n')" \
+	"two page tables mapping each other: the same values and A/D bits as plain QEMU"
+# Faulting fetches and operands: CR2, error code and eip as plain QEMU's.
+hostile strad 9 "pf 00400000 00000000 003ffffd " "mov \$imm cut by an unmapped page: #PF at its start"
+hostile stradcr3 9 "pf 00400000 00000000 003fffff " "mov to cr3 cut by an unmapped page: #PF at its start"
+hostile stradlgdt 9 "pf 00400000 00000000 003ffffd " "lgdt cut by an unmapped page: #PF at its start"
+hostile lgdtpf 9 "pf 00400000 00000000 00100072 " "lgdt whose operand runs into an unmapped page: #PF, cr2 0x400000"
+hostile sgdtro 9 "0000007f pf 00102000 00000003 00100094 " \
+	"sgdt to a read-only page: written with CR0.WP clear, #PF(3) with it set"
+# Interrupts.
+hostile storm 0 "$(printf '000007d0 ticks \n')" "2000 timer interrupts at 60 kHz, then the guest finishes"
+boot hostile-clispin --timeout 2 "$TINY/hostile-clispin.img"
+expect_eq "hostile clispin: cli; jmp . with the PIT running: the timeout's status 73" 73 \
+	"$(status_of hostile-clispin)"
+expect_grep "hostile clispin: reported" "^kvmshadow: vm0: timeout after 2 s" "$OUT/hostile-clispin.err"
+
 test_summary
