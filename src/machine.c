@@ -153,6 +153,25 @@ static int machine_build_monitor(struct machine *m, struct error *err)
 	return 0;
 }
 
+bool machine_monitor_intact(const struct machine *m)
+{
+	size_t size = (size_t)(monitor_image_end - monitor_image);
+
+	for (unsigned i = 0; i < MONITOR_CODE_PAGES; i++) {
+		const uint8_t *page = machine_frame_mem(m, m->monitor_mfn[i]);
+		size_t off = i * PAGE_SIZE, n = size > off ? size - off : 0;
+
+		if (n > PAGE_SIZE)
+			n = PAGE_SIZE;
+		if (memcmp(page, monitor_image + off, n))
+			return false;
+		for (size_t b = n; b < PAGE_SIZE; b++)
+			if (page[b])
+				return false;
+	}
+	return true;
+}
+
 int machine_init(struct machine *m, uint32_t nframes, struct error *err)
 {
 	*m = (struct machine){.kvm = {.sys_fd = -1, .vm_fd = -1, .vcpu_fd = -1}};

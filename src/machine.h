@@ -13,6 +13,7 @@
 #ifndef KVMSHADOW_MACHINE_H
 #define KVMSHADOW_MACHINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -54,6 +55,9 @@ struct monitor_ctl *machine_ctl(const struct machine *m);
 
 /* The real GDT, MONITOR_GDT_ENTRIES descriptors. */
 uint64_t *machine_gdt(const struct machine *m);
+
+/* Whether the monitor's code pages still hold exactly the monitor. */
+bool machine_monitor_intact(const struct machine *m);
 
 /* Set the vCPU's registers once, before the first KVM_RUN. */
 int machine_enter(struct machine *m, const struct machine_entry *e, struct error *err);

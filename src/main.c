@@ -127,6 +127,28 @@ static uint32_t main_machine_frames(const struct options *opts)
 	return (uint32_t)(opts->mem_bytes >> PAGE_SHIFT) + 2048;
 }
 
+/*
+ * --canary: after the run, the frames no guest owns must hold their
+ * canary, and the monitor its code.  The guest's own frames are released
+ * first, so that they are checked too once they are back in the pool
+ * (freeing refills them, so that only says the pool took them back).
+ */
+static int main_check_canary(struct machine *m, struct vm *vm, int status)
+{
+	struct error err;
+
+	if (!machine_monitor_intact(m)) {
+		fprintf(stderr, "kvmshadow: %s: isolation broken: the monitor's code changed\n",
+			vm->name);
+		return EXIT_VMM_ERROR;
+	}
+	if (p2m_pool_canary_check(&m->pool, &err)) {
+		fprintf(stderr, "kvmshadow: %s: %s\n", vm->name, err.msg);
+		return EXIT_VMM_ERROR;
+	}
+	return status;
+}
+
 /* shadow mode: kvmshadow owns the machine, and the guest is deprivileged. */
 static int main_boot_shadow(const struct options *opts, struct guest *g,
 			    const struct loader_image *img, struct trace *trace)
@@ -141,6 +163,8 @@ static int main_boot_shadow(const struct options *opts, struct guest *g,
 
 	if (machine_init(&m, main_machine_frames(opts), &err))
 		return main_fail(EXIT_VMM_ERROR, &err);
+	if (opts->canary)
+		p2m_pool_canary_on(&m.pool);
 	if (vm_init(&vm, &m, g, img, &err) ||
 	    vm_enter(&vm, img->entry, &err)) {
 		vm_destroy(&vm);
@@ -154,6 +178,8 @@ static int main_boot_shadow(const struct options *opts, struct guest *g,
 	g->marker.st = &st;
 	vcpu_run(&m.kvm, g, &vm, opts->timeout_sec, trace, &st, &stop);
 	status = main_finish(opts, g, &st, &stop);
+	if (opts->canary)
+		status = main_check_canary(&m, &vm, status);
 	vm_destroy(&vm);
 	machine_destroy(&m);
 	return status;

@@ -28,6 +28,7 @@ static const struct option options_long[] = {
 	{ "cmdline", required_argument, NULL, 'c' },
 	{ "stats", no_argument, NULL, 's' },
 	{ "check-shadow", no_argument, NULL, 'C' },
+	{ "canary", no_argument, NULL, 'K' },
 	{ "trace", required_argument, NULL, 'T' },
 	{ "timeout", required_argument, NULL, 't' },
 	{ "help", no_argument, NULL, 'h' },
@@ -63,6 +64,10 @@ void options_print_help(void)
 	       "                      compare every shadow page-table entry in use with\n"
 	       "                      the guest's own tables; stop (status 70) at the\n"
 	       "                      first difference.  Slow: for tests and debugging\n"
+	       "      --canary        shadow mode: fill the machine memory no guest owns\n"
+	       "                      with a mark, and check at the end that it and the\n"
+	       "                      monitor's code are unchanged (status 70 if not).\n"
+	       "                      For isolation tests (Documentation/security.md)\n"
 	       "      --trace LIST    print a line on stderr for each VMM intervention\n"
 	       "                      of these kinds: io, irq, hlt, exit, syscall, iret,\n"
 	       "                      cr3, pagefault, priv, exception, or all\n"
@@ -188,6 +193,9 @@ static int options_parse_one(int c, const char *arg, const char *word, struct op
 	case 'C':
 		opts->check_shadow = true;
 		return 0;
+	case 'K':
+		opts->canary = true;
+		return 0;
 	case 't':
 		return options_parse_timeout(arg, opts, err);
 	case 'T':
@@ -253,6 +261,9 @@ int options_parse(int argc, char **argv, struct options *opts, struct error *err
 	if (opts->check_shadow && opts->mode != MODE_SHADOW)
 		return error_set(err, "--check-shadow needs --mode=shadow: hw mode has no shadow "
 				      "page tables of ours to check");
+	if (opts->canary && opts->mode != MODE_SHADOW)
+		return error_set(err, "--canary needs --mode=shadow: in hw mode the guest's memory "
+				      "is all of the VM's, with no free machine frames to mark");
 	if (optind >= argc)
 		return error_set(err,
 				 "missing guest image; usage: kvmshadow boot [options] guest.img");

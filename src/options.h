@@ -27,6 +27,7 @@ struct options {
 	double timeout_sec; /* 0: none */
 	bool stats;
 	bool check_shadow;   /* --check-shadow: audit the shadow before every resume */
+	bool canary;	     /* --canary: mark and check the machine frames no guest owns */
 	unsigned trace;	     /* trace_category bits from --trace */
 	const char *cmdline; /* extra Multiboot command line, or NULL */
 	const char *image;   /* path of the guest image */

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "canary.h"
 #include "p2m.h"
 #include "x86.h"
 
@@ -88,6 +89,41 @@ static void p2m_pool_zero(struct p2m_pool *pool, uint32_t mfn)
 		memset(mem, 0, PAGE_SIZE);
 }
 
+/* A free frame that no longer holds its canary: remember the first. */
+static void p2m_pool_canary_test(struct p2m_pool *pool, uint32_t mfn)
+{
+	uint8_t *mem = p2m_pool_frame_mem(pool, mfn);
+	uint32_t off;
+
+	if (!pool->canary || !mem || pool->canary_broken_mfn || canary_intact(mem, mfn, &off))
+		return;
+	pool->canary_broken_mfn = mfn;
+	pool->canary_broken_off = off;
+}
+
+void p2m_pool_canary_on(struct p2m_pool *pool)
+{
+	pool->canary = true;
+	for (uint32_t i = 0; i < pool->nfree; i++) {
+		uint8_t *mem = p2m_pool_frame_mem(pool, pool->free[i]);
+
+		if (mem)
+			canary_fill(mem, pool->free[i]);
+	}
+}
+
+int p2m_pool_canary_check(struct p2m_pool *pool, struct error *err)
+{
+	for (uint32_t i = 0; i < pool->nfree; i++)
+		p2m_pool_canary_test(pool, pool->free[i]);
+	if (!pool->canary_broken_mfn)
+		return 0;
+	return error_set(err,
+			 "isolation broken: free machine frame 0x%x (owned by no guest) was "
+			 "changed at offset 0x%x",
+			 pool->canary_broken_mfn, pool->canary_broken_off);
+}
+
 /*
  * Pick a free frame at a random place in the free stack and move the top
  * one into its slot: O(1), and frames keep coming out scattered however
@@ -103,6 +139,7 @@ uint32_t p2m_pool_alloc(struct p2m_pool *pool, const struct p2m *owner, uint32_t
 	mfn = pool->free[slot];
 	pool->free[slot] = pool->free[--pool->nfree];
 	pool->frame[mfn] = (struct p2m_frame){.owner = owner, .pfn = pfn, .used = true};
+	p2m_pool_canary_test(pool, mfn);
 	p2m_pool_zero(pool, mfn);
 	return mfn;
 }
@@ -113,6 +150,8 @@ int p2m_pool_free(struct p2m_pool *pool, uint32_t mfn)
 		return -1;
 	pool->frame[mfn] = (struct p2m_frame){0};
 	pool->free[pool->nfree++] = mfn;
+	if (pool->canary && p2m_pool_frame_mem(pool, mfn))
+		canary_fill(p2m_pool_frame_mem(pool, mfn), mfn);
 	return 0;
 }
 

@@ -37,6 +37,10 @@ struct p2m_pool {
 	uint32_t nfree;
 	struct p2m_frame *frame; /* indexed by MFN */
 	uint32_t rng;		 /* xorshift32 state: the order frames come out in */
+	/* --canary (canary.h): free frames hold the pattern, and the
+	 * first frame found changed is remembered here (0: none). */
+	bool canary;
+	uint32_t canary_broken_mfn, canary_broken_off;
 };
 
 /* One guest's map: PFN -> MFN, 0 where the PFN is not backed. */
@@ -66,6 +70,16 @@ uint32_t p2m_pool_alloc(struct p2m_pool *pool, const struct p2m *owner, uint32_t
 int p2m_pool_free(struct p2m_pool *pool, uint32_t mfn);
 
 uint32_t p2m_pool_free_count(const struct p2m_pool *pool);
+
+/*
+ * --canary: fill every free frame with the canary pattern, now and each
+ * time a frame is freed; check it each time a frame is taken.
+ * p2m_pool_canary_check then checks every free frame, and returns -1
+ * with a one-line message in err if any frame, now or before, was found
+ * changed.  The pool must have machine_mem.
+ */
+void p2m_pool_canary_on(struct p2m_pool *pool);
+int p2m_pool_canary_check(struct p2m_pool *pool, struct error *err);
 
 /* The reverse map entry of mfn, or NULL if mfn is 0 or beyond the pool. */
 const struct p2m_frame *p2m_pool_frame(const struct p2m_pool *pool, uint32_t mfn);

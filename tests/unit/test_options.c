@@ -146,6 +146,9 @@ Test(options, check_shadow_is_for_shadow_mode)
 	cr_assert(opts.check_shadow);
 	expect_error(PARSE("boot", "--check-shadow", "--mode=hw", "g.img"),
 		     "--check-shadow needs --mode=shadow");
+	cr_assert_eq(PARSE("boot", "--canary", "g.img"), 0, "%s", err.msg);
+	cr_assert(opts.canary);
+	expect_error(PARSE("boot", "--canary", "--mode=hw", "g.img"), "--canary needs --mode=shadow");
 }
 
 Test(options, bad_mode)

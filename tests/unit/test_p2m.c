@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "canary.h"
 #include "p2m.h"
 #include "x86.h"
 
@@ -236,4 +237,41 @@ Test(p2m, limits)
 	cr_assert_eq(p2m_populate(&h, &err), -1, "frame 0 is reserved: one frame short");
 	p2m_destroy(&h);
 	p2m_pool_destroy(&big);
+}
+
+/*
+ * --canary: free frames hold the mark, taken frames are zeroed, freed
+ * frames get it back, and a store to a free frame is caught - at the
+ * check, or when the frame is handed out.
+ */
+Test(p2m, canary_marks_free_frames_and_catches_a_store_to_one)
+{
+	uint32_t mfn, off;
+
+	p2m_pool_canary_on(&pool);
+	cr_assert_eq(p2m_pool_canary_check(&pool, &err), 0, "%s", err.msg);
+	mfn = p2m_pool_alloc(&pool, NULL, 0);
+	for (uint32_t i = 0; i < PAGE_SIZE; i++)
+		cr_assert_eq(machine[mfn * PAGE_SIZE + i], 0, "a taken frame is zeroed");
+	cr_assert_eq(p2m_pool_free(&pool, mfn), 0);
+	cr_assert(canary_intact(&machine[mfn * PAGE_SIZE], mfn, &off), "a freed frame is marked");
+	cr_assert_eq(p2m_pool_canary_check(&pool, &err), 0, "%s", err.msg);
+	machine[mfn * PAGE_SIZE + 0x123] ^= 1; /* what a leaky VMM would let a guest do */
+	cr_assert_eq(p2m_pool_canary_check(&pool, &err), -1);
+	cr_assert(strstr(err.msg, "isolation broken") && strstr(err.msg, "offset 0x123"), "%s",
+		  err.msg);
+}
+
+Test(p2m, canary_catches_a_store_when_the_frame_is_taken)
+{
+	uint32_t taken = 0;
+
+	p2m_pool_canary_on(&pool);
+	for (uint32_t mfn = 1; mfn < FRAMES; mfn++)
+		machine[mfn * PAGE_SIZE + 8] = 0xee; /* every free frame, in its second unit */
+	while (p2m_pool_alloc(&pool, NULL, 0))
+		taken++;
+	cr_assert_eq(taken, FRAMES - 1);
+	cr_assert_eq(p2m_pool_canary_check(&pool, &err), -1, "the first changed frame is kept");
+	cr_assert(strstr(err.msg, "offset 0x8"), "%s", err.msg);
 }
