@@ -92,6 +92,27 @@ $(BUILD)/tests/hostile-%.img: tests/guests/hostile.S tests/guests/tiny.ld
 	$(CC) -m32 -nostdlib -ffreestanding -static -no-pie -DV_$* \
 		-Wl,-T,tests/guests/tiny.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments $< -o $@
 
+# The guest fuzzer's kernel (tests/guests/fuzz): one image, fed by a seed;
+# tools/fuzz-guest runs it.  Built like the guest kernel, with its own
+# linker script (code and data in separate segments: see fuzz.ld).
+FUZZ_GUEST_IMG := $(BUILD)/tests/fuzz-guest.img
+FUZZ_GUEST_SRCS := tests/guests/fuzz/entry.S tests/guests/fuzz/fuzz.c
+$(FUZZ_GUEST_IMG): $(FUZZ_GUEST_SRCS) tests/guests/fuzz/fuzz.ld include/multiboot.h
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -Iinclude $(GUEST_LDFLAGS) -Wl,-T,tests/guests/fuzz/fuzz.ld \
+		$(FUZZ_GUEST_SRCS) $(GUEST_LIBGCC) -o $@
+
+# kvmshadow with the sanitizers and gcov's counters, for the guest fuzzer's
+# long campaign in 'make fuzz': it reports how many of the VMM's branch
+# directions the campaign reached.
+KVMSHADOW_COV := $(BUILD)/cov/kvmshadow
+VMM_COV_OBJS := $(VMM_SRCS:%.c=$(BUILD)/cov/%.o) $(BUILD)/obj/src/monitor_image.o
+$(BUILD)/cov/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -O1 $(SANITIZE) --coverage -c $< -o $@
+$(KVMSHADOW_COV): $(VMM_COV_OBJS) $(BUILD)/cov/src/main.o
+	$(CC) $(SANITIZE) --coverage $^ -o $@ $(HOST_LDLIBS)
+
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/asan/%.o)
 
@@ -108,10 +129,18 @@ $(UNIT_TESTS_PLAIN): $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o) $(VMM_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $^ -o $@ -lcriterion $(HOST_LDLIBS)
 
-integration: $(KVMSHADOW_ASAN) $(KVMSHADOW) $(GUEST_IMG) $(TINY_IMGS) $(HOSTILE_IMGS)
+integration: $(KVMSHADOW_ASAN) $(KVMSHADOW) $(GUEST_IMG) $(TINY_IMGS) $(HOSTILE_IMGS) \
+		$(FUZZ_GUEST_IMG)
 	tests/integration/cli.sh $(BUILD)
 	tests/integration/qemu.sh $(BUILD)
 	$(KVM_WRAP) tests/integration/sandboxed.sh $(BUILD)
+
+# The guest fuzzer's short campaign: fixed seeds, each also compared with
+# hw mode (the differential check of user mode).
+FUZZ_GUEST_SEEDS ?= 1-10
+.PHONY: fuzz-guest
+fuzz-guest: $(KVMSHADOW_ASAN) $(FUZZ_GUEST_IMG)
+	tools/fuzz-guest --build $(BUILD) --seeds $(FUZZ_GUEST_SEEDS) --diff
 
 # libFuzzer harnesses for the host code that parses guest-controlled bytes
 # (tests/fuzz/): a short run in 'make check', a long one in 'make fuzz'.
@@ -135,13 +164,22 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_VMM_OBJS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_VMM_OBJS) $(HOST_LDLIBS) -o $@
 
-# 'make fuzz': the long libFuzzer runs, then valgrind over the unit tests
-# and the unsanitized VMM booting guests (tests/fuzz/valgrind.sh).
+# 'make fuzz': the long libFuzzer runs (FUZZ_SECONDS each) on one core and
+# the guest fuzzer's campaign (as long as all of them) on the other, then
+# valgrind over the unit tests and the unsanitized VMM booting guests
+# (tests/fuzz/valgrind.sh).
 .PHONY: fuzz
 fuzz:
 	@tools/install-deps fuzz
-	@$(MAKE) --no-print-directory all $(FUZZ_BINS) $(UNIT_TESTS_PLAIN) $(HOSTILE_IMGS)
-	tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
+	@$(MAKE) --no-print-directory all $(FUZZ_BINS) $(UNIT_TESTS_PLAIN) $(HOSTILE_IMGS) \
+		$(KVMSHADOW_COV) $(FUZZ_GUEST_IMG)
+	tools/fuzz-guest --build $(BUILD) --vmm $(KVMSHADOW_COV) --coverage-vmm --seeds 1000-1000 \
+		--time $$(( $(words $(FUZZ_HARNESSES)) * $(FUZZ_SECONDS) )) \
+		> $(BUILD)/fuzz/guest-campaign.log 2>&1 & guest=$$!; \
+	tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS); libfuzzer=$$?; \
+	wait $$guest; campaign=$$?; \
+	tail -n 4 $(BUILD)/fuzz/guest-campaign.log; \
+	[ $$libfuzzer = 0 ] && [ $$campaign = 0 ]
 	tests/fuzz/valgrind.sh $(BUILD) unit
 	$(KVM_WRAP) tests/fuzz/valgrind.sh $(BUILD) kvm
 
@@ -155,6 +193,7 @@ check: deps
 	@$(MAKE) --no-print-directory unit
 	tests/fuzz/run.sh $(BUILD) 10
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory fuzz-guest
 
 clean:
 	rm -rf $(BUILD)
