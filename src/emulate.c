@@ -1263,10 +1263,14 @@ int emulate_init(struct emulator *em, struct error *err)
 	return 0;
 }
 
+/* Also for an emulator never set up (a vm whose building failed earlier). */
 void emulate_fini(struct emulator *em)
 {
-	cs_free(em->insn, 1);
-	cs_close(&em->cs);
+	if (em->insn)
+		cs_free(em->insn, 1);
+	if (em->cs)
+		cs_close(&em->cs);
+	*em = (struct emulator){0};
 }
 
 /* Make the handler's work the guest's state - or, on failure, don't. */

@@ -47,6 +47,13 @@ static int patch_add(struct patch_scan_ctx *c, uint32_t gpa, uint8_t *code, cons
 	struct patch_set *ps = c->ps;
 	size_t len = c->insn->size;
 
+	/* The image is the guest's: without a bound, a kernel of nothing but
+	 * pushf bytes would cost us 24 bytes of table per byte of image. */
+	if (ps->n == PATCH_MAX)
+		return error_set(err,
+				 "the guest kernel has more than %d pushf, popf and iret "
+				 "instructions; kvmshadow patches at most that many",
+				 PATCH_MAX);
 	if (ps->n == c->cap) {
 		size_t cap = c->cap ? 2 * c->cap : 64;
 		struct patch *v = realloc(ps->v, cap * sizeof(*v));

@@ -22,6 +22,9 @@
 
 #define PATCH_OPCODE 0xf4 /* hlt */
 
+/* At most this many sites (a kernel's pushf, popf and iret). */
+#define PATCH_MAX 65536
+
 struct patch {
 	uint32_t gpa;	 /* guest-physical address of the instruction's first byte */
 	uint8_t len;	 /* its length, prefixes included */

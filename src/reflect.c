@@ -152,6 +152,38 @@ int reflect_trap(struct vm *vm, struct monitor_frame *f, unsigned vector, bool h
 	return 0;
 }
 
+/*
+ * int3, into and int 0x80 enter the monitor through real gates that ring
+ * 3 may use, so that a system call costs one exit.  But it is the guest's
+ * gate that decides whether ring 3 may: where it may not, a CPU raises
+ * #GP at the int instruction - at its first prefix, which only the CPU
+ * knows (the trap leaves eip after the instruction).  So these real gates
+ * take the DPL of the guest's own: where the guest's is below 3, the CPU
+ * raises that #GP itself, and trap.c's #GP path delivers it, or the int
+ * for the guest kernel (found by the guest fuzzer's differential check,
+ * seed 2: "ss int 0x80" from ring 3 with a DPL-0 gate).  They follow the
+ * guest's IDT at each lidt and each delivery; a guest that lowers a
+ * gate's DPL with a plain store and then runs a prefixed int from ring 3
+ * gets one #GP at the int's opcode instead of its prefix.
+ */
+void reflect_sync_user_gates(struct vm *vm)
+{
+	static const unsigned vectors[] = {T_BP, T_OF, 0x80};
+	struct x86_gate *idt = machine_monitor_ptr(vm->m, MONITOR_IDT_VA);
+
+	for (unsigned i = 0; idt && i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+		unsigned v = vectors[i], dpl = 0;
+		struct emulate_fault fault;
+		struct x86_gate g;
+
+		if (v * 8 + 7 <= vm->sys.idtr.limit &&
+		    !vm_read_virt(vm, vm->sys.idtr.base + v * 8, &g, sizeof(g), 0, &fault) &&
+		    (g.type_attr & DESC_P) && ((g.type_attr >> 5) & 3) == 3)
+			dpl = 3;
+		idt[v].type_attr = (uint8_t)((idt[v].type_attr & ~DESC_DPL(3)) | DESC_DPL(dpl));
+	}
+}
+
 int reflect_int(struct vm *vm, struct monitor_frame *f, unsigned vector, unsigned len)
 {
 	struct x86_gate gate;
@@ -159,8 +191,10 @@ int reflect_int(struct vm *vm, struct monitor_frame *f, unsigned vector, unsigne
 	if (reflect_gate(vm, vector, &gate))
 		return -1;
 	/* From user mode the gate must allow it; if not, the #GP points at
-	 * the int instruction. */
+	 * the int instruction (its opcode, if the gate changed since the
+	 * last sync: see above). */
 	if ((f->cs & SEL_RPL_MASK) == 3 && ((gate.type_attr >> 5) & 3) < 3) {
+		reflect_sync_user_gates(vm);
 		f->eip -= len;
 		return reflect_trap(vm, f, T_GP, true, vector * 8 + 2);
 	}

@@ -41,6 +41,10 @@ int reflect_trap(struct vm *vm, struct monitor_frame *f, unsigned vector, bool h
  */
 int reflect_int(struct vm *vm, struct monitor_frame *f, unsigned vector, unsigned len);
 
+/* Give the real gates of int3, into and int 0x80 the DPL of the guest's
+ * own (after lidt): see reflect.c. */
+void reflect_sync_user_gates(struct vm *vm);
+
 /*
  * The guest kernel's iret popped 'iret' (emulate.c), leaving its stack at
  * esp.  Check it as the CPU would and point f at the return.  Returns 0,

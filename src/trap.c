@@ -637,6 +637,8 @@ static void trap_effects(struct vm *vm, uint32_t eip, const struct emulate_resul
 		trap_effect_invlpg(vm, eip, res);
 	if (e & EMULATE_EFFECT_GDT)
 		segments_mirror(vm);
+	if (e & EMULATE_EFFECT_IDT)
+		reflect_sync_user_gates(vm);
 	if (e & EMULATE_EFFECT_HALT)
 		vm->halted = true;
 }
@@ -1013,8 +1015,9 @@ enum trap_outcome trap_handle(struct vm *vm)
 	vm->sti_shadow = false;
 	if (ctl->frame != MONITOR_FRAME_VA || (rpl != 1 && rpl != 3)) {
 		vm_stop(vm, VCPU_STOP_VMM_ERROR,
-			"the monitor trapped in ring 0 (vector 0x%02x, frame at 0x%08x)", vector,
-			ctl->frame);
+			"the monitor trapped in ring 0 (vector 0x%02x, cs 0x%04x, eflags 0x%08x, "
+			"frame at 0x%08x)",
+			vector, f->cs & 0xffff, f->eflags, ctl->frame);
 		return TRAP_STOPPED;
 	}
 	stepping = trap_step_begin(vm, f);

@@ -119,11 +119,16 @@ static int vcpu_timer_setup(struct vcpu_loop *l)
 	return 0;
 }
 
-static void vcpu_timer_arm(struct vcpu_loop *l, uint64_t deadline)
+/*
+ * The timer is one-shot: once a deadline has passed it has fired, and the
+ * same deadline must be armed again (it then fires at once) - else a guest
+ * that never exits would keep the CPU with no timer left to take it back.
+ */
+static void vcpu_timer_arm(struct vcpu_loop *l, uint64_t deadline, uint64_t now)
 {
 	struct itimerspec its = {0};
 
-	if (deadline == l->timer_armed)
+	if (deadline == l->timer_armed && (deadline == 0 || deadline > now))
 		return;
 	its.it_value.tv_sec = (time_t)(deadline / NSEC_PER_SEC);
 	its.it_value.tv_nsec = (long)(deadline % NSEC_PER_SEC);
@@ -131,14 +136,20 @@ static void vcpu_timer_arm(struct vcpu_loop *l, uint64_t deadline)
 	l->timer_armed = deadline;
 }
 
-/* The earliest moment we must have control back: a tick, the end of an
- * interrupt-pacing hold (trap.c), or the timeout. */
-static uint64_t vcpu_next_deadline(const struct vcpu_loop *l)
+/*
+ * The earliest moment we must have control back: a tick, the end of an
+ * interrupt-pacing hold (trap.c), or the timeout.  A hold counts only
+ * while it is ahead of us and the guest can take the interrupt: one left
+ * over from before a cli would otherwise be a deadline in the past,
+ * standing in for the tick and the timeout (a guest that then loops with
+ * interrupts off was never stopped by --timeout: found by review).
+ */
+static uint64_t vcpu_next_deadline(const struct vcpu_loop *l, uint64_t now)
 {
 	uint64_t tick = pit_next_deadline(&l->g->pit);
 
-	if (l->vm && l->vm->irq_hold_until && pic_has_interrupt(&l->g->pic) &&
-	    (!tick || l->vm->irq_hold_until < tick))
+	if (l->vm && l->vm->vif && l->vm->irq_hold_until > now &&
+	    pic_has_interrupt(&l->g->pic) && (!tick || l->vm->irq_hold_until < tick))
 		tick = l->vm->irq_hold_until;
 
 	if (!tick || (l->timeout_at && l->timeout_at < tick))
@@ -316,7 +327,7 @@ static void vcpu_idle(struct vcpu_loop *l)
 
 	/* We sleep to the deadline ourselves: a timer signal on top would
 	 * only make the next KVM_RUN return at once, for nothing. */
-	vcpu_timer_arm(l, 0);
+	vcpu_timer_arm(l, 0, 0);
 	for (;;) {
 		now = pit_host_clock();
 		vcpu_tick(l, now);
@@ -329,7 +340,7 @@ static void vcpu_idle(struct vcpu_loop *l)
 				  "guest halted with no interrupt source that could wake it");
 			return;
 		}
-		deadline = vcpu_next_deadline(l);
+		deadline = vcpu_next_deadline(l, now);
 		if (trace_on(l->trace, TRACE_HLT))
 			trace_line(l->trace,
 				   "hlt: the guest is idle; sleep %.3f ms until the PIT's "
@@ -486,7 +497,7 @@ void vcpu_run(struct kvm *kvm, struct guest *g, struct vm *vm, double timeout_se
 			vcpu_inject(&l);
 			if (l.stopped)
 				break;
-			vcpu_timer_arm(&l, vcpu_next_deadline(&l));
+			vcpu_timer_arm(&l, vcpu_next_deadline(&l, now), now);
 			vcpu_enter(&l);
 			if (vm && vm->stopped)
 				l.stopped = 1;

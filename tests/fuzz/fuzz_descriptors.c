@@ -194,10 +194,24 @@ static void check_monitor(void)
 {
 	const uint64_t *gdt = machine_gdt(&m), *gdt_before = (const uint64_t *)monitor_before[2];
 
+	static const unsigned user_gates[] = {3, 4, 0x80};
+	uint8_t idt_page[PAGE_SIZE];
+
 	for (unsigned i = 0; i < MONITOR_RO_PAGES; i++)
-		if (i != 2)
+		if (i != 2 && i != 3)
 			fuzz_check(!memcmp(monitor_before[i],
 					   machine_frame_mem(&m, m.monitor_mfn[i]), PAGE_SIZE));
+	/* The IDT and TSS page: only the DPL of the gates ring 3 may use
+	 * changes, following the guest's (reflect_sync_user_gates). */
+	memcpy(idt_page, machine_frame_mem(&m, m.monitor_mfn[3]), PAGE_SIZE);
+	for (unsigned i = 0; i < 3; i++) {
+		unsigned at = user_gates[i] * 8 + 5;
+
+		fuzz_check(idt_page[at] == monitor_before[3][at] || (idt_page[at] & 0x60) == 0 ||
+			   (idt_page[at] & 0x60) == 0x60);
+		idt_page[at] = (uint8_t)((idt_page[at] & ~0x60) | (monitor_before[3][at] & 0x60));
+	}
+	fuzz_check(!memcmp(monitor_before[3], idt_page, PAGE_SIZE));
 	fuzz_check(gdt[0] == gdt_before[0]);
 	for (unsigned i = MONITOR_GDT_GUEST_MAX + 1; i < MONITOR_GDT_ENTRIES; i++)
 		fuzz_check(gdt[i] == gdt_before[i]);
