@@ -136,11 +136,14 @@ integration: $(KVMSHADOW_ASAN) $(KVMSHADOW) $(GUEST_IMG) $(TINY_IMGS) $(HOSTILE_
 	$(KVM_WRAP) tests/integration/sandboxed.sh $(BUILD)
 
 # The guest fuzzer's short campaign: fixed seeds, each also compared with
-# hw mode (the differential check of user mode).
-FUZZ_GUEST_SEEDS ?= 1-10
+# hw mode (the differential check of user mode, 32 chunks a seed: seed 11
+# is the regression test of the guest's lost TF, seed 2 of the prefixed
+# int, seed 9 of the audit during a single-step; Documentation/security.md
+# lists the differences still open, in later chunks of other seeds).
+FUZZ_GUEST_SEEDS ?= 1-12
 .PHONY: fuzz-guest
 fuzz-guest: $(KVMSHADOW_ASAN) $(FUZZ_GUEST_IMG)
-	tools/fuzz-guest --build $(BUILD) --seeds $(FUZZ_GUEST_SEEDS) --diff
+	tools/fuzz-guest --build $(BUILD) --seeds $(FUZZ_GUEST_SEEDS) --user 32 --diff
 
 # libFuzzer harnesses for the host code that parses guest-controlled bytes
 # (tests/fuzz/): a short run in 'make check', a long one in 'make fuzz'.

@@ -334,6 +334,7 @@ bool trap_irq_deliverable(const struct vm *vm, uint64_t now)
 static void trap_step_one(struct vm *vm, struct monitor_frame *f, bool then_hold)
 {
 	vm->single_step = true;
+	vm->step_guest_tf = f->eflags & FL_TF;
 	vm->hold_after_step = then_hold;
 	f->eflags |= FL_TF;
 }
@@ -358,7 +359,10 @@ static bool trap_step_begin(struct vm *vm, struct monitor_frame *f)
 	if (!vm->single_step)
 		return false;
 	vm->single_step = false;
-	f->eflags &= ~FL_TF;
+	/* The guest's own TF stays (the guest fuzzer's differential check
+	 * saw it vanish from a user program's flags, seed 11). */
+	if (!vm->step_guest_tf)
+		f->eflags &= ~FL_TF;
 	return true;
 }
 
@@ -1026,8 +1030,12 @@ enum trap_outcome trap_handle(struct vm *vm)
 		trap_step_one(vm, f, vm->hold_after_step);
 		return TRAP_RESUME;
 	}
-	if (stepping && vector == T_DB)
-		vector = MONITOR_IRQ_VECTOR; /* our single step, not the guest's: just deliver */
+	/* Our single step, not the guest's: just deliver the interrupt.  If
+	 * the guest had set TF too, the #DB is also its own, and it comes
+	 * first, as on a CPU (a trap of the instruction before an external
+	 * interrupt); the interrupt stays pending. */
+	if (stepping && vector == T_DB && !vm->step_guest_tf)
+		vector = MONITOR_IRQ_VECTOR;
 	trap_dispatch(vm, f, vector);
 	if (stepping && vector == T_PF && f->eip == eip && f->cs == cs)
 		trap_step_one(vm, f, vm->hold_after_step); /* hidden: the step goes on */

@@ -54,6 +54,7 @@ struct vm {
 	bool irq_injected; /* MONITOR_IRQ_VECTOR queued with KVM_INTERRUPT, not yet taken */
 	bool sti_shadow;   /* the trap just handled was an sti that set IF */
 	bool single_step;  /* we set TF to let one instruction run first (trap.c) */
+	bool step_guest_tf; /* ...and the guest had set TF itself: its #DB is due too */
 	bool hold_after_step; /* then hold interrupts for TRAP_IRQ_HOLD_NS */
 	uint32_t real_cr0; /* what the CPU's CR0 holds */
 	uint32_t real_cr4; /* and its CR4 */
