@@ -84,7 +84,7 @@ HOSTILE_VARIANTS := iretlim gatelim prefint usint usgdt gbit pushcs sse stihlt r
 	selfbts selfmap dsbase patchdata patchcode \
 	lgdtmon lgdtend lidtmon lidtend lldtmon ldt ltrmon conf dpl1 segnp ssnp ssrpl3 callgate \
 	callmon iretrpl3 iretnull iretoob iretss iretcs3 ptbeyond pdebig ptself ptcycle strad \
-	stradcr3 stradlgdt lgdtpf sgdtro storm clispin
+	stradcr3 stradlgdt lgdtpf sgdtro storm clispin holdhang
 HOSTILE_IMGS := $(HOSTILE_VARIANTS:%=$(BUILD)/tests/hostile-%.img)
 
 $(BUILD)/tests/hostile-%.img: tests/guests/hostile.S tests/guests/tiny.ld

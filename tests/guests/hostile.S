@@ -70,6 +70,10 @@
  * Interrupts:
  *   storm    the PIT at count 20 (60 kHz), 2000 ticks, then done
  *   clispin  the PIT running, then cli; jmp . (ended by --timeout)
+ *   holdhang the timer handler returns with the next tick already
+ *            pending, to cli; jmp .: the interrupt-pacing hold left over
+ *            from that return once stood in for every deadline, and
+ *            --timeout never fired (found by the resource review)
  *
  * LAYOUT: the data lives in .text (tiny.ld), and kvmshadow's linear sweep
  * (src/patch.c) patches the 0xcf, 0x9c and 0x9d bytes it decodes there
@@ -433,6 +437,26 @@ sbytes_mid:
 	call	pic_pit_init
 	cli
 1:	jmp	1b
+#elif defined(V_holdhang)
+	call	pic_pit_init
+	movl	$slowtimer, %eax
+	movw	%ax, idt + 0x20*8
+	shr	$16, %eax
+	movw	%ax, idt + 0x20*8 + 6
+	sti
+5:	jmp	5b
+slowtimer:				/* EOI, wait for the next tick, return to a hang */
+	mov	$0x20, %al
+	out	%al, $0x20
+1:	mov	$0x0a, %al
+	out	%al, $0x20
+	in	$0x20, %al
+	test	$1, %al
+	jz	1b
+	movl	$hang, (%esp)
+	iret
+hang:	cli
+6:	jmp	6b
 #elif defined(V_stihlt)
 	call	pic_pit_init
 	cli

@@ -369,5 +369,21 @@ boot hostile-clispin --timeout 2 "$TINY/hostile-clispin.img"
 expect_eq "hostile clispin: cli; jmp . with the PIT running: the timeout's status 73" 73 \
 	"$(status_of hostile-clispin)"
 expect_grep "hostile clispin: reported" "^kvmshadow: vm0: timeout after 2 s" "$OUT/hostile-clispin.err"
+# Before the fix this ran until timeout(1) killed it: kvmshadow's own
+# --timeout never fired.
+timeout 60 "$VMM" boot --timeout 2 "$TINY/hostile-holdhang.img" >"$OUT/holdhang.out" \
+	2>"$OUT/holdhang.err"
+expect_eq "hostile holdhang: a stale pacing hold, then cli; jmp .: --timeout still ends it (73)" \
+	73 $?
+expect_grep "hostile holdhang: reported" "^kvmshadow: vm0: timeout after 2 s" "$OUT/holdhang.err"
+
+# A kernel image of nothing but pushf bytes: the patch table is bounded
+# (it once grew 24 bytes per byte of image), and the refusal is clean.
+python3 tests/guests/pushf-image.py "$OUT/pushf.img"
+boot pushf --timeout 30 "$OUT/pushf.img"
+expect_eq "100,000 pushf to patch: refused, status 70" 70 "$(status_of pushf)"
+expect_eq "100,000 pushf to patch: one line" \
+	"kvmshadow: the guest kernel has more than 65536 pushf, popf and iret instructions; kvmshadow patches at most that many" \
+	"$(cat "$OUT/pushf.err")"
 
 test_summary
