@@ -967,14 +967,13 @@ static uint32_t user_chunk(uint32_t h)
 
 	for (uint32_t i = 0; i < n; i++)
 		ucode[i] = (uint8_t)rnd32();
-	for (uint32_t i = n; i < sizeof(ucode); i += 2) {
-		ucode[i] = 0xcd;
-		ucode[i + 1] = VEC_DONE;
-	}
+	/* int3 to the end of the page: a jump to any offset ends the chunk. */
+	fz_memset(ucode + n, 0xcc, sizeof(ucode) - n);
 	user_filter(ucode, n + 1);
 	no_iret(ucode, n);
 	for (uint32_t i = 0; i < sizeof(udata); i += 4)
 		*(uint32_t *)((uint8_t *)udata + i) = rnd32();
+	no_iret((uint8_t *)udata, sizeof(udata)); /* ring 3 may jump into its data too */
 	if (rnd(16) == 0)
 		eflags |= 0x100; /* TF */
 	if (verbose) {
