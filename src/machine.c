@@ -76,10 +76,11 @@ static void machine_build_gdt(struct machine *m)
 /*
  * Every vector enters its monitor stub through an interrupt gate (so the
  * monitor runs with interrupts off).  Gate DPL decides who may reach a
- * vector with an `int` instruction: int3, into and int 0x80 are for
- * everyone, as on any PC; any other `int n` from ring 1 or 3 raises #GP
- * with n in the error code, and the VMM then looks at the guest's own IDT
- * to decide what that int should have done.
+ * vector with an `int` instruction: int3, into and int 0x80 start out for
+ * everyone, as on any PC, and then follow the DPL of the guest's own gates
+ * (reflect.c's reflect_sync_user_gates); any other `int n` from ring 1 or
+ * 3 raises #GP with n in the error code, and the VMM then looks at the
+ * guest's own IDT to decide what that int should have done.
  */
 static void machine_build_idt(struct machine *m)
 {

@@ -128,10 +128,9 @@ static uint32_t main_machine_frames(const struct options *opts)
 }
 
 /*
- * --canary: after the run, the frames no guest owns must hold their
- * canary, and the monitor its code.  The guest's own frames are released
- * first, so that they are checked too once they are back in the pool
- * (freeing refills them, so that only says the pool took them back).
+ * --canary: after the run (before the guest's frames go back to the
+ * pool), every frame no guest owns must still hold its canary, and the
+ * monitor its code.
  */
 static int main_check_canary(struct machine *m, struct vm *vm, int status)
 {

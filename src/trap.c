@@ -166,7 +166,7 @@ static unsigned trap_int_len(struct vm *vm, const struct monitor_frame *f, unsig
  */
 static void trap_int_via_gp(struct vm *vm, struct monitor_frame *f)
 {
-	unsigned vector = (f->error >> 3) & 0xff;
+	unsigned vector = (f->error >> 3) & 0xff, len = 2;
 	struct trap_insn in;
 	size_t p;
 
@@ -175,10 +175,16 @@ static void trap_int_via_gp(struct vm *vm, struct monitor_frame *f)
 	if (trap_fetch(vm, f, &in))
 		return trap_reflect_gp(vm, f, f->error);
 	p = trap_prefixes(in.bytes, in.len);
-	if (p + 2 > in.len || in.bytes[p] != 0xcd || in.bytes[p + 1] != vector)
+	if (p < in.len && ((in.bytes[p] == 0xcc && vector == T_BP) ||
+			   (in.bytes[p] == 0xce && vector == T_OF))) {
+		/* int3 and into: their real gates follow the guest's DPL
+		 * (reflect_sync_user_gates), so they come this way too. */
+		len = 1;
+	} else if (p + 2 > in.len || in.bytes[p] != 0xcd || in.bytes[p + 1] != vector) {
 		return trap_reflect_gp(vm, f, f->error);
-	f->eip += (uint32_t)p + 2;
-	trap_soft_int(vm, f, vector, (unsigned)p + 2);
+	}
+	f->eip += (uint32_t)p + len;
+	trap_soft_int(vm, f, vector, (unsigned)p + len);
 }
 
 /* --- Page faults -------------------------------------------------------------- */
