@@ -162,9 +162,9 @@ int reflect_trap(struct vm *vm, struct monitor_frame *f, unsigned vector, bool h
  * raises that #GP itself, and trap.c's #GP path delivers it, or the int
  * for the guest kernel (found by the guest fuzzer's differential check,
  * seed 2: "ss int 0x80" from ring 3 with a DPL-0 gate).  They follow the
- * guest's IDT at each lidt and each delivery; a guest that lowers a
- * gate's DPL with a plain store and then runs a prefixed int from ring 3
- * gets one #GP at the int's opcode instead of its prefix.
+ * guest's IDT at each lidt, and when a ring-3 int is refused; a guest
+ * that lowers a gate's DPL with a plain store and then runs a prefixed
+ * int from ring 3 gets one #GP at the int's opcode instead of its prefix.
  */
 void reflect_sync_user_gates(struct vm *vm)
 {
