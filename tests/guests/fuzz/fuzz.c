@@ -1015,7 +1015,10 @@ static uint32_t user_chunk(uint32_t h)
 	}
 	if (e->vec == VEC_HANG)
 		return hash_word(h, VEC_HANG);
-	/* The monitor's 4 MiB: see fuzz-guest's documentation. */
+	/* The monitor's 4 MiB.  Our user segments end below it, so a real
+	 * CPU gives #GP(0) there in both modes; QEMU's TCG checks no segment
+	 * limits, and gives #PF - with P clear in hw mode (we map nothing
+	 * there), set in shadow mode (the monitor's pages).  Count it alike. */
 	if (e->vec == 14 && user_cr2 >= MONITOR_BASE)
 		return hash_word(h, VEC_MONHOLE);
 	h = hash_word(h, e->vec);
