@@ -68,7 +68,7 @@
  *   sgdtro   sgdt to a read-only page: allowed with CR0.WP clear, #PF(3)
  *            with it set
  * Interrupts:
- *   storm    the PIT at count 20 (60 kHz), 2000 ticks, then done
+ *   storm    the PIT at count 200 (6 kHz), 2000 ticks, then done
  *   clispin  the PIT running, then cli; jmp . (ended by --timeout)
  *   holdhang the timer handler returns with the next tick already
  *            pending, to cli; jmp .: the interrupt-pacing hold left over
@@ -419,9 +419,9 @@ sbytes_mid:
 	mov	$tick, %eax
 	call	set_gate
 	call	pic_pit_init
-	mov	$0x34, %al		/* counter 0 reloaded with 20: 60 kHz */
+	mov	$0x34, %al		/* counter 0 reloaded with 200: 6 kHz */
 	out	%al, $0x43
-	mov	$20, %al
+	mov	$200, %al
 	out	%al, $0x40
 	mov	$0, %al
 	out	%al, $0x40

@@ -364,7 +364,7 @@ hostile lgdtpf 9 "pf 00400000 00000000 00100072 " "lgdt whose operand runs into 
 hostile sgdtro 9 "0000007f pf 00102000 00000003 00100094 " \
 	"sgdt to a read-only page: written with CR0.WP clear, #PF(3) with it set"
 # Interrupts.
-hostile storm 0 "$(printf '000007d0 ticks \n')" "2000 timer interrupts at 60 kHz, then the guest finishes"
+hostile storm 0 "$(printf '000007d0 ticks \n')" "2000 timer interrupts at 6 kHz, then the guest finishes"
 boot hostile-clispin --timeout 2 "$TINY/hostile-clispin.img"
 expect_eq "hostile clispin: cli; jmp . with the PIT running: the timeout's status 73" 73 \
 	"$(status_of hostile-clispin)"
