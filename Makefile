@@ -102,6 +102,15 @@ $(FUZZ_GUEST_IMG): $(FUZZ_GUEST_SRCS) tests/guests/fuzz/fuzz.ld include/multiboo
 	$(GUEST_CC) $(GUEST_CFLAGS) -Iinclude $(GUEST_LDFLAGS) -Wl,-T,tests/guests/fuzz/fuzz.ld \
 		$(FUZZ_GUEST_SRCS) $(GUEST_LIBGCC) -o $@
 
+# The multi-guest tests' kernel (tests/guests/memtest): isolation scans,
+# overcommit, idle, spinning and busy guests, chosen by its command line.
+MEMTEST_IMG := $(BUILD)/tests/memtest.img
+MEMTEST_SRCS := tests/guests/memtest/entry.S tests/guests/memtest/memtest.c
+$(MEMTEST_IMG): $(MEMTEST_SRCS) tests/guests/memtest/memtest.ld include/multiboot.h include/ports.h
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -Iinclude $(GUEST_LDFLAGS) -Wl,-T,tests/guests/memtest/memtest.ld \
+		$(MEMTEST_SRCS) $(GUEST_LIBGCC) -o $@
+
 # kvmshadow with the sanitizers and gcov's counters, for the guest fuzzer's
 # long campaign in 'make fuzz': it reports how many of the VMM's branch
 # directions the campaign reached.
@@ -130,7 +139,7 @@ $(UNIT_TESTS_PLAIN): $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o) $(VMM_OBJS)
 	$(CC) $^ -o $@ -lcriterion $(HOST_LDLIBS)
 
 integration: $(KVMSHADOW_ASAN) $(KVMSHADOW) $(GUEST_IMG) $(TINY_IMGS) $(HOSTILE_IMGS) \
-		$(FUZZ_GUEST_IMG)
+		$(FUZZ_GUEST_IMG) $(MEMTEST_IMG)
 	tests/integration/cli.sh $(BUILD)
 	tests/integration/qemu.sh $(BUILD)
 	$(KVM_WRAP) tests/integration/sandboxed.sh $(BUILD)

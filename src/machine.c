@@ -233,6 +233,8 @@ static void machine_set_sregs(const struct machine *m, const struct machine_entr
 	s->cr3 = e->cr3;
 	s->cr4 = m->kvm.umip ? CR4_UMIP : 0; /* vm.c's real_cr4 starts the same */
 	s->efer = 0;
+	/* Nothing of another guest's may be queued for this one. */
+	memset(s->interrupt_bitmap, 0, sizeof(s->interrupt_bitmap));
 }
 
 int machine_enter(struct machine *m, const struct machine_entry *e, struct error *err)

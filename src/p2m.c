@@ -14,9 +14,9 @@
  * machine frame number (MFN) that backs it, with 0 for "not backed": frame
  * 0 of the pool is never handed out, so no real frame is ever called 0.
  *
- * The pool also keeps the reverse map, MFN to (owner, PFN).  Swapping will
- * use it to find whose page a frame holds, and isolation checks to prove
- * that no frame belongs to two guests.
+ * The pool also keeps the reverse map, MFN to (owner, PFN).  Swapping
+ * (swap.c) uses it to find whose page a frame holds, and isolation checks
+ * to prove that no frame belongs to two guests.
  *
  * Why not simply back PFN n with MFN n?  Because then a place where the VMM
  * forgot to translate a guest-physical address would still work, and the
@@ -26,8 +26,12 @@
  * The order comes from a small PRNG with a fixed seed, so every run, and
  * every failure, is reproducible.
  *
- * Backing is eager: p2m_populate backs every PFN when the guest is built,
- * and a guest can never make the VMM allocate anything afterwards.
+ * Backing is on demand: a PFN gets a frame the first time the guest (or
+ * the VMM on its behalf) touches it, p2m_get.  Several guests share one
+ * pool, which may be smaller than all their memory together: then the
+ * pager (swap.c) frees a frame by writing a guest page to the swap file,
+ * and p2m_get reads it back when it is touched again.  (p2m_populate
+ * still backs everything at once, for the unit tests.)
  */
 #include <stdlib.h>
 #include <string.h>
@@ -133,25 +137,37 @@ uint32_t p2m_pool_alloc(struct p2m_pool *pool, const struct p2m *owner, uint32_t
 {
 	uint32_t slot, mfn;
 
+	if (pool->nfree == 0 && pool->pager)
+		pool->pager->evict(pool->pager->ctx);
 	if (pool->nfree == 0)
 		return 0;
 	slot = p2m_random(pool) % pool->nfree;
 	mfn = pool->free[slot];
 	pool->free[slot] = pool->free[--pool->nfree];
-	pool->frame[mfn] = (struct p2m_frame){.owner = owner, .pfn = pfn, .used = true};
+	pool->frame[mfn] = (struct p2m_frame){
+	    .owner = owner, .pfn = pfn, .used = true, .referenced = true, .pinned = pool->epoch};
 	p2m_pool_canary_test(pool, mfn);
 	p2m_pool_zero(pool, mfn);
 	return mfn;
 }
 
+/*
+ * A frame coming back is scrubbed at once, not only when it is next handed
+ * out: a guest that ends leaves nothing of itself in machine memory (or,
+ * with --canary, the frame gets its mark back).
+ */
 int p2m_pool_free(struct p2m_pool *pool, uint32_t mfn)
 {
+	uint8_t *mem = p2m_pool_frame_mem(pool, mfn);
+
 	if (mfn == 0 || mfn >= pool->nframes || !pool->frame[mfn].used)
 		return -1;
 	pool->frame[mfn] = (struct p2m_frame){0};
 	pool->free[pool->nfree++] = mfn;
-	if (pool->canary && p2m_pool_frame_mem(pool, mfn))
-		canary_fill(p2m_pool_frame_mem(pool, mfn), mfn);
+	if (mem && pool->canary)
+		canary_fill(mem, mfn);
+	else if (mem)
+		memset(mem, 0, PAGE_SIZE);
 	return 0;
 }
 
@@ -185,7 +201,12 @@ int p2m_init(struct p2m *p2m, struct p2m_pool *pool, uint64_t mem_bytes, struct 
 				 (unsigned long long)mem_bytes);
 	p2m->nr_pfns = (uint32_t)(mem_bytes / PAGE_SIZE);
 	p2m->mfn = calloc(p2m->nr_pfns, sizeof(*p2m->mfn));
-	if (!p2m->mfn) {
+	p2m->swapped = calloc(p2m->nr_pfns, sizeof(*p2m->swapped));
+	if (!p2m->mfn || !p2m->swapped) {
+		free(p2m->mfn);
+		free(p2m->swapped);
+		p2m->mfn = NULL;
+		p2m->swapped = NULL;
 		p2m->nr_pfns = 0;
 		return error_set(err, "out of memory for the map of %llu MiB of guest memory",
 				 (unsigned long long)(mem_bytes >> 20));
@@ -227,12 +248,72 @@ uint32_t p2m_lookup(const struct p2m *p2m, uint32_t pfn)
 	return p2m->mfn[pfn];
 }
 
+bool p2m_exists(const struct p2m *p2m, uint32_t pfn)
+{
+	return pfn < p2m->nr_pfns;
+}
+
+/* The frame is the trap's now: the clock hand must pass it by. */
+static uint32_t p2m_pin(struct p2m *p2m, uint32_t mfn)
+{
+	struct p2m_frame *f = &p2m->pool->frame[mfn];
+
+	f->referenced = true;
+	f->pinned = p2m->pool->epoch;
+	return mfn;
+}
+
+uint32_t p2m_get(struct p2m *p2m, uint32_t pfn, bool *failed)
+{
+	struct p2m_pool *pool = p2m->pool;
+	uint32_t mfn;
+
+	*failed = false;
+	if (pfn >= p2m->nr_pfns)
+		return 0;
+	if (p2m->mfn[pfn])
+		return p2m_pin(p2m, p2m->mfn[pfn]);
+	mfn = p2m_pool_alloc(pool, p2m, pfn);
+	if (!mfn) {
+		*failed = true;
+		return 0;
+	}
+	if (p2m->swapped[pfn]) {
+		if (!pool->pager || pool->pager->read(pool->pager->ctx, p2m, pfn,
+						      p2m_pool_frame_mem(pool, mfn))) {
+			p2m_pool_free(pool, mfn);
+			*failed = true;
+			return 0;
+		}
+		p2m->swapped[pfn] = 0;
+		p2m->swap_ins++;
+	} else {
+		p2m->first_touches++;
+	}
+	p2m->mfn[pfn] = mfn;
+	return mfn;
+}
+
+void p2m_evict(struct p2m *p2m, uint32_t pfn, bool swapped)
+{
+	uint32_t mfn = p2m->mfn[pfn];
+
+	p2m->mfn[pfn] = 0;
+	p2m->swapped[pfn] = swapped;
+	if (swapped)
+		p2m->swap_outs++;
+	else
+		p2m->swap_zero++;
+	p2m_pool_free(p2m->pool, mfn);
+}
+
 void p2m_release(struct p2m *p2m)
 {
 	for (uint32_t pfn = 0; pfn < p2m->nr_pfns; pfn++) {
 		if (p2m->mfn[pfn])
 			p2m_pool_free(p2m->pool, p2m->mfn[pfn]);
 		p2m->mfn[pfn] = 0;
+		p2m->swapped[pfn] = 0;
 	}
 }
 
@@ -241,5 +322,6 @@ void p2m_destroy(struct p2m *p2m)
 	if (p2m->mfn)
 		p2m_release(p2m);
 	free(p2m->mfn);
+	free(p2m->swapped);
 	*p2m = (struct p2m){0};
 }

@@ -23,6 +23,20 @@ struct p2m_frame {
 	const struct p2m *owner; /* the guest, or NULL for the VMM's own use */
 	uint32_t pfn;		 /* the owner's page frame number */
 	bool used;		 /* false: on the free stack */
+	bool referenced;	 /* the VMM touched it since the clock hand last passed */
+	uint32_t pinned;	 /* == the pool's epoch: in use by the trap being handled */
+};
+
+/*
+ * Who makes room when the pool is empty, and brings swapped frames back
+ * (swap.c): the pool knows frames, not guests or files.
+ */
+struct p2m_pager {
+	/* Free one guest frame by swapping it out; 0 if one was freed. */
+	int (*evict)(void *ctx);
+	/* Read owner's swapped-out pfn into mem (4 KiB); 0 on success. */
+	int (*read)(void *ctx, const struct p2m *owner, uint32_t pfn, uint8_t *mem);
+	void *ctx;
 };
 
 /*
@@ -41,13 +55,27 @@ struct p2m_pool {
 	 * first frame found changed is remembered here (0: none). */
 	bool canary;
 	uint32_t canary_broken_mfn, canary_broken_off;
+	const struct p2m_pager *pager; /* NULL: no swapping, an empty pool is the end */
+	uint32_t epoch; /* bumped at every trap: frames pinned in the last one are free game */
 };
 
-/* One guest's map: PFN -> MFN, 0 where the PFN is not backed. */
+/*
+ * One guest's map: PFN -> MFN, 0 where the PFN is not resident.  A PFN
+ * that is not resident is either swapped out (its contents are in the
+ * swap file, at slot swap_base + pfn) or was never written: zero, backed
+ * the moment the guest first touches it.
+ */
 struct p2m {
 	struct p2m_pool *pool;
 	uint32_t *mfn;
+	uint8_t *swapped; /* per PFN: 1 if its contents are in the swap file */
 	uint32_t nr_pfns;
+	uint64_t swap_base; /* its first slot in the swap file */
+	/* What the pool did for this guest (--stats). */
+	uint64_t first_touches; /* zero frames given on first touch */
+	uint64_t swap_outs;	/* frames written to the swap file */
+	uint64_t swap_zero;	/* victims found all zero: dropped, not written */
+	uint64_t swap_ins;	/* frames read back */
 };
 
 /*
@@ -94,8 +122,27 @@ int p2m_init(struct p2m *p2m, struct p2m_pool *pool, uint64_t mem_bytes, struct 
  * pool cannot back them all. */
 int p2m_populate(struct p2m *p2m, struct error *err);
 
-/* The MFN backing pfn; 0 if pfn is beyond the guest or not backed. */
+/* The MFN backing pfn; 0 if pfn is beyond the guest or not resident. */
 uint32_t p2m_lookup(const struct p2m *p2m, uint32_t pfn);
+
+/*
+ * The MFN backing pfn, made resident if it is not: a zeroed frame on
+ * first touch, or the swapped-out contents read back.  Either may take a
+ * frame from another guest or the same one (the pager evicts).  The
+ * frame is pinned until the pool's epoch moves on.  0 if pfn is beyond
+ * the guest, or if no frame could be had (*failed is set then).
+ */
+uint32_t p2m_get(struct p2m *p2m, uint32_t pfn, bool *failed);
+
+/* Whether pfn exists at all (resident or not). */
+bool p2m_exists(const struct p2m *p2m, uint32_t pfn);
+
+/*
+ * The pager's side: pfn's frame is gone from every shadow and its
+ * contents are safe (in the swap file if 'swapped', else all zero).
+ * Free the frame, which is scrubbed.
+ */
+void p2m_evict(struct p2m *p2m, uint32_t pfn, bool swapped);
 
 /* Return every frame to the pool; the map stays, empty. */
 void p2m_release(struct p2m *p2m);

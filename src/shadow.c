@@ -508,11 +508,17 @@ static void shadow_refuse(struct vm *vm, struct shadow_fault *res, const char *w
 static void shadow_fill(struct vm *vm, uint32_t va, uint32_t error, const struct ptwalk_result *w,
 			struct shadow_fault *res)
 {
-	uint32_t gfn = w->gpa >> PAGE_SHIFT, mfn = p2m_lookup(&vm->p2m, gfn);
-	bool paging = vm->sys.cr0 & CR0_PG;
+	uint32_t gfn = w->gpa >> PAGE_SHIFT, mfn;
+	bool paging = vm->sys.cr0 & CR0_PG, failed;
 	int32_t c;
 
 	res->gpa = w->gpa;
+	/* A frame swapped out, or never touched, comes in now: the guest
+	 * never knows (a hidden fault that also reads the swap file). */
+	mfn = p2m_get(&vm->p2m, gfn, &failed);
+	if (failed)
+		return shadow_refuse(vm, res, "no machine frame left for guest memory: machine "
+					      "memory is exhausted and nothing could be swapped out");
 	if (!mfn) {
 		/* No memory there.  On a PC nothing answers: reads float to all
 		 * ones and writes vanish.  Reads get a read-only page of 0xff;
@@ -600,6 +606,61 @@ void shadow_fault(struct vm *vm, uint32_t va, uint32_t error, struct shadow_faul
 		shadow_fill(vm, va, error, &w, res);
 	else
 		*res = (struct shadow_fault){.kind = SHADOW_TRUE, .error = w.error_code};
+}
+
+/* --- Swapping: what the pager (swap.c) needs from the shadow ------------- */
+
+bool shadow_frame_busy(const struct vm *vm, uint32_t gfn)
+{
+	const struct shadow *sh = &vm->shadow;
+
+	return gfn < sh->nframes && (sh->protect[gfn] || gfn + 1 == sh->exempt);
+}
+
+/*
+ * The clock's question, "was gfn used since I last looked?", asked of the
+ * accessed bits the CPU sets in our shadow entries.  Clearing them lets
+ * the CPU say it again; it can only do so once its TLB forgets the entry,
+ * so we have the TLB forget it too (the current address space only: the
+ * others' entries left the TLB at their last CR3 switch).
+ */
+bool shadow_test_and_clear_accessed(struct vm *vm, uint32_t gfn)
+{
+	struct shadow *sh = &vm->shadow;
+	const struct rmap_set *set = rmap_of(&sh->rmap, gfn);
+	bool accessed = false;
+
+	for (uint32_t k = 0; set && k < set->n; k++) {
+		uint32_t ref = set->ref[k];
+		uint32_t *pt = shadow_table(vm, sh->page[ref >> 10].mfn);
+
+		if (pt[ref & 0x3ff] & PTE_A) {
+			pt[ref & 0x3ff] &= ~PTE_A;
+			shadow_tlb_forget(vm, (int32_t)(ref >> 10), ref & 0x3ff);
+			accessed = true;
+		}
+	}
+	return accessed;
+}
+
+/* gfn is leaving machine memory: no shadow entry may map it any more. */
+void shadow_drop_frame(struct vm *vm, uint32_t gfn)
+{
+	struct shadow *sh = &vm->shadow;
+	const struct rmap_set *set;
+
+	while ((set = rmap_of(&sh->rmap, gfn)) && set->n) {
+		uint32_t ref = set->ref[set->n - 1];
+		int32_t i = (int32_t)(ref >> 10);
+		uint32_t spte = shadow_table(vm, sh->page[i].mfn)[ref & 0x3ff];
+
+		if (!(spte & PTE_P) || shadow_entry_gfn(vm, spte) != gfn) {
+			rmap_remove(&sh->rmap, gfn, ref); /* cannot happen; never loop on it */
+			continue;
+		}
+		shadow_set_entry(vm, i, ref & 0x3ff, 0);
+		shadow_tlb_forget(vm, i, ref & 0x3ff);
+	}
 }
 
 /* --- Coherence: the guest wrote one of its page tables ---------------------- */

@@ -165,6 +165,16 @@ bool shadow_unprotect(struct vm *vm, uint32_t gfn);
 void shadow_exempt(struct vm *vm, uint32_t gfn);
 void shadow_exempt_end(struct vm *vm, const uint32_t *before);
 
+/*
+ * For the pager (swap.c): a frame the shadow is built from (a page table)
+ * must stay resident; whether the CPU used gfn since the last ask (the
+ * accessed bits of every shadow entry mapping it, cleared as they are
+ * read); and removing every shadow entry that maps gfn.
+ */
+bool shadow_frame_busy(const struct vm *vm, uint32_t gfn);
+bool shadow_test_and_clear_accessed(struct vm *vm, uint32_t gfn);
+void shadow_drop_frame(struct vm *vm, uint32_t gfn);
+
 /* The current shadow's entry for va, 0 if none: for tests. */
 uint32_t shadow_lookup(const struct vm *vm, uint32_t va);
 

@@ -74,7 +74,12 @@ struct shadow_check_walk {
 
 static int shadow_check_read(const struct vm *vm, uint32_t gpa, uint32_t *v)
 {
-	return vm->walk_mem.read32(vm->walk_mem.ctx, gpa, v);
+	const uint8_t *p = (gpa & 3) ? NULL : vm_phys_resident(vm, gpa);
+
+	if (!p)
+		return -1;
+	memcpy(v, p, 4);
+	return 0;
 }
 
 /* The slot's PDE; -1 if it does not map the slot at all. */
@@ -240,7 +245,7 @@ static const uint32_t *shadow_check_guest_table(const struct vm *vm, const struc
 {
 	if (pt->role & SHADOW_ROLE_DIRECT)
 		return NULL;
-	return (const uint32_t *)vm_phys(vm, pt->gfn << PAGE_SHIFT);
+	return (const uint32_t *)vm_phys_resident(vm, pt->gfn << PAGE_SHIFT);
 }
 
 static bool shadow_check_unchanged(const struct vm *vm, const struct shadow_check_snap *snap,

@@ -86,6 +86,11 @@ static const struct {
     {"shadow.evictions", offsetof(struct stats, shadow_evictions)},
     {"patch.sites", offsetof(struct stats, patch_sites)},
     {"emulate.total", offsetof(struct stats, emulated_total)},
+    {"sched.switches-in", offsetof(struct stats, switches_in)},
+    {"mem.first-touch", offsetof(struct stats, first_touches)},
+    {"swap.out", offsetof(struct stats, swap_outs)},
+    {"swap.out-zero", offsetof(struct stats, swap_zero)},
+    {"swap.in", offsetof(struct stats, swap_ins)},
 };
 
 static void stats_print_shadow(FILE *out, const struct stats *st)
@@ -130,6 +135,11 @@ static void stats_print_phases(FILE *out, const struct guest *g, bool traps)
 void stats_print(FILE *out, const struct stats *st, const struct guest *g, const char *mode)
 {
 	fprintf(out, "kvmshadow: stats for %s (mode %s, %.3f s)\n", g->name, mode, st->seconds);
+	if (!strcmp(mode, "shadow")) {
+		/* The CPU time in microseconds, and its share in tenths of a percent. */
+		stats_line(out, "sched.cpu-us", (uint64_t)(st->cpu_seconds * 1e6 + 0.5));
+		stats_line(out, "sched.cpu-permille", (uint64_t)(st->cpu_share * 1000 + 0.5));
+	}
 	stats_line(out, "exit.total", stats_total_exits(st));
 	for (int i = 0; i < STATS_EXIT_COUNT; i++)
 		stats_line(out, stats_exit_names[i], st->exits[i]);

@@ -28,8 +28,17 @@ struct stats {
 	uint64_t exits[STATS_EXIT_COUNT];
 	uint64_t irqs_injected; /* KVM_INTERRUPT calls */
 	uint64_t timer_edges;	/* IRQ 0 edges raised by the PIT model */
-	uint64_t halt_sleeps;	/* times the host slept for a halted guest */
+	uint64_t halt_sleeps;	/* times a halted guest gave up the CPU (or the host slept) */
 	double seconds;		/* wall-clock time the guest ran */
+
+	/* Shadow mode: the machine shared with other guests (sched.c, swap.c). */
+	double cpu_seconds;	 /* time the real CPU was this guest's */
+	double cpu_share;	 /* cpu_seconds / the whole run's wall-clock time */
+	uint64_t switches_in;	 /* machine switches that gave it the CPU */
+	uint64_t first_touches;	 /* zero frames given on first touch */
+	uint64_t swap_outs;	 /* its pages written to the swap file */
+	uint64_t swap_zero;	 /* its pages found all zero: dropped, not written */
+	uint64_t swap_ins;	 /* its pages read back */
 
 	/* Shadow mode: every trap into the VMM, by what it was for. */
 	uint64_t traps;		 /* monitor exits */

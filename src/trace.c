@@ -24,7 +24,8 @@ static const struct {
     {"io", TRACE_IO},	  {"irq", TRACE_IRQ}, {"hlt", TRACE_HLT},
     {"exit", TRACE_EXIT}, {"syscall", TRACE_SYSCALL}, {"iret", TRACE_IRET},
     {"cr3", TRACE_CR3},	  {"pagefault", TRACE_PAGEFAULT}, {"priv", TRACE_PRIV},
-    {"exception", TRACE_EXCEPTION}, {"all", TRACE_ALL},
+    {"exception", TRACE_EXCEPTION}, {"sched", TRACE_SCHED}, {"swap", TRACE_SWAP},
+    {"all", TRACE_ALL},
 };
 
 static int trace_parse_word(const char *word, size_t len, unsigned *mask, struct error *err)
@@ -36,7 +37,7 @@ static int trace_parse_word(const char *word, size_t len, unsigned *mask, struct
 			return 0;
 		}
 	}
-	return error_set(err, "unknown --trace category '%.*s' (known: io, irq, hlt, exit, syscall, iret, cr3, pagefault, priv, exception, all)",
+	return error_set(err, "unknown --trace category '%.*s' (known: io, irq, hlt, exit, syscall, iret, cr3, pagefault, priv, exception, sched, swap, all)",
 			 (int)len, word);
 }
 

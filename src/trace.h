@@ -22,7 +22,10 @@ enum trace_category {
 	TRACE_PAGEFAULT = 1u << 7, /* hidden and true page faults */
 	TRACE_PRIV = 1u << 8,	   /* other privileged instructions emulated */
 	TRACE_EXCEPTION = 1u << 9, /* exceptions reflected to the guest */
-	TRACE_ALL = (1u << 10) - 1,
+	/* several guests on one machine */
+	TRACE_SCHED = 1u << 10, /* machine switches and idle guests giving up the CPU */
+	TRACE_SWAP = 1u << 11,	/* guest frames swapped out and in */
+	TRACE_ALL = (1u << 12) - 1,
 };
 
 struct trace {

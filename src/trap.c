@@ -333,7 +333,26 @@ static bool trap_truncated(struct vm *vm, struct monitor_frame *f, const struct 
  */
 bool trap_irq_deliverable(const struct vm *vm, uint64_t now)
 {
-	return vm->vif && !vm->single_step && !vm->sti_shadow && now >= vm->irq_hold_until;
+	return trap_irq_injectable(vm, now) && !vm->sti_shadow;
+}
+
+/*
+ * For the host's injection of the monitor's vector, the sti shadow does
+ * not count: the shadow ends with the instruction after sti, which the
+ * guest may have run long ago without trapping (sti, then a spin loop:
+ * found by the multi-guest tests' idle-spin guest, which never got
+ * another interrupt).  The trap that the injection brings tells: if the
+ * guest is still at the instruction after sti, trap_handle lets it run
+ * first.
+ */
+bool trap_irq_injectable(const struct vm *vm, uint64_t now)
+{
+	/* sti; hlt: the hlt traps anyway, and ends the shadow then.  An
+	 * interrupt brought in before it would run the handler first and
+	 * leave the hlt to sleep through the wakeup. */
+	if (vm->sti_shadow && vm->sti_next_traps)
+		return false;
+	return vm->vif && !vm->single_step && now >= vm->irq_hold_until;
 }
 
 /* We set TF: the pending interrupt waits for one instruction to finish. */
@@ -1021,8 +1040,13 @@ enum trap_outcome trap_handle(struct vm *vm)
 	bool stepping;
 
 	vm->st->traps++;
+	/* A new trap: pointers the VMM held into guest frames during the last
+	 * one are dead, so those frames may be swapped out again (swap.c). */
+	vm->m->pool.epoch++;
 	vm->halted = false;
-	vm->sti_shadow = false;
+	/* Still in the shadow of an sti only if it has not run a single
+	 * instruction since (we came for its interrupt at once). */
+	vm->sti_shadow = vm->sti_shadow && vector == MONITOR_IRQ_VECTOR && eip == vm->sti_eip;
 	if (ctl->frame != MONITOR_FRAME_VA || (rpl != 1 && rpl != 3)) {
 		vm_stop(vm, VCPU_STOP_VMM_ERROR,
 			"the monitor trapped in ring 0 (vector 0x%02x, cs 0x%04x, eflags 0x%08x, "
@@ -1055,6 +1079,8 @@ enum trap_outcome trap_handle(struct vm *vm)
 		trap_sti_shadow(vm, f);
 	else
 		trap_deliver_irq(vm, true);
+	vm->sti_eip = f->eip;
+	vm->sti_next_traps = vm->sti_shadow && trap_next_traps(vm, f);
 	return vm->stopped ? TRAP_STOPPED : TRAP_RESUME;
 }
 

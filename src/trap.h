@@ -35,6 +35,8 @@ void trap_deliver_irq(struct vm *vm, bool paced);
 
 /* May an interrupt be delivered now?  (the virtual IF, and pacing) */
 bool trap_irq_deliverable(const struct vm *vm, uint64_t now);
+/* ...and whether the host may inject the monitor's vector to get a frame. */
+bool trap_irq_injectable(const struct vm *vm, uint64_t now);
 
 /* Before the next KVM_RUN: fill the monitor's control block and make the
  * frame safe for the monitor to pop. */

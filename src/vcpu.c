@@ -29,20 +29,6 @@
 
 #define NSEC_PER_SEC 1000000000ull
 
-struct vcpu_loop {
-	struct kvm *kvm;
-	struct guest *g;
-	struct stats *st;
-	struct vcpu_stop *stop;
-	const struct trace *trace;
-	struct vm *vm; /* shadow mode; NULL in hw mode */
-	int stopped;
-	uint64_t timeout_at; /* ns; 0 for none */
-	timer_t timer;
-	uint64_t timer_armed; /* the deadline the host timer is set for */
-	int mmio_warned;
-};
-
 /*
  * The signal handler's whole job: make the current or next KVM_RUN return
  * at once.  Setting immediate_exit (rather than relying on the signal
@@ -100,7 +86,7 @@ static void vcpu_stop(struct vcpu_loop *l, enum vcpu_stop_reason reason, const c
 	va_end(ap);
 }
 
-static int vcpu_timer_setup(struct vcpu_loop *l)
+int vcpu_timer_init(struct vcpu_timer *t, struct kvm *kvm, struct error *err)
 {
 	struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN};
 	/* SA_RESTART: the timer also fires while we write the console to a
@@ -108,15 +94,22 @@ static int vcpu_timer_setup(struct vcpu_loop *l)
 	 * returns to us: KVM answers a signal with -EINTR, never a restart. */
 	struct sigaction sa = {.sa_handler = vcpu_on_timer, .sa_flags = SA_RESTART};
 
+	*t = (struct vcpu_timer){0};
 	sigemptyset(&sa.sa_mask);
-	vcpu_signal_run = l->kvm->run;
+	vcpu_signal_run = kvm->run;
 	if (sigaction(SIGRTMIN, &sa, NULL) < 0 ||
-	    timer_create(CLOCK_MONOTONIC, &sev, &l->timer) < 0) {
-		vcpu_stop(l, VCPU_STOP_VMM_ERROR, "cannot create a host timer: %s",
-			  strerror(errno));
-		return -1;
-	}
+	    timer_create(CLOCK_MONOTONIC, &sev, &t->id) < 0)
+		return error_errno(err, "cannot create a host timer");
+	t->created = true;
 	return 0;
+}
+
+void vcpu_timer_fini(struct vcpu_timer *t)
+{
+	if (t->created)
+		timer_delete(t->id);
+	t->created = false;
+	vcpu_signal_run = NULL;
 }
 
 /*
@@ -126,14 +119,15 @@ static int vcpu_timer_setup(struct vcpu_loop *l)
  */
 static void vcpu_timer_arm(struct vcpu_loop *l, uint64_t deadline, uint64_t now)
 {
+	struct vcpu_timer *t = l->timer;
 	struct itimerspec its = {0};
 
-	if (deadline == l->timer_armed && (deadline == 0 || deadline > now))
+	if (deadline == t->armed && (deadline == 0 || deadline > now))
 		return;
 	its.it_value.tv_sec = (time_t)(deadline / NSEC_PER_SEC);
 	its.it_value.tv_nsec = (long)(deadline % NSEC_PER_SEC);
-	timer_settime(l->timer, TIMER_ABSTIME, &its, NULL); /* 0 disarms */
-	l->timer_armed = deadline;
+	timer_settime(t->id, TIMER_ABSTIME, &its, NULL); /* 0 disarms */
+	t->armed = deadline;
 }
 
 /*
@@ -186,7 +180,7 @@ static void vcpu_inject_shadow(struct vcpu_loop *l)
 	struct kvm_run *run = l->kvm->run;
 	struct kvm_interrupt irq = {.irq = MONITOR_IRQ_VECTOR};
 
-	if (!trap_irq_deliverable(l->vm, pit_host_clock()) || !pic_has_interrupt(&l->g->pic) ||
+	if (!trap_irq_injectable(l->vm, pit_host_clock()) || !pic_has_interrupt(&l->g->pic) ||
 	    l->vm->irq_injected) {
 		run->request_interrupt_window = 0;
 		return;
@@ -366,15 +360,31 @@ static void vcpu_handle_hlt(struct vcpu_loop *l)
 	vcpu_idle(l);
 }
 
-/* Shadow mode: the guest's hlt trapped and was emulated. */
+/*
+ * Shadow mode: the guest's hlt trapped and was emulated.  This is the
+ * chapter's "information gap" closed by a hint the guest gives without
+ * meaning to: a guest that halts has nothing to do until its next
+ * interrupt.  So it gives up the real CPU at once - the scheduler
+ * (sched.c) runs another guest, or sleeps if none is ready - and its trap
+ * stays open, the frame untouched, until vcpu_wake delivers the
+ * interrupt that ends the hlt.
+ */
 static void vcpu_shadow_halt(struct vcpu_loop *l)
 {
 	if (!l->vm->vif) {
 		vm_stop(l->vm, VCPU_STOP_SHUTDOWN, "guest halted with interrupts disabled");
 		return;
 	}
-	vcpu_idle(l);
-	trap_deliver_irq(l->vm, false);
+	l->waiting = true;
+	l->st->halt_sleeps++;
+	if (trace_on(l->trace, TRACE_HLT)) {
+		uint64_t now = pit_host_clock(), next = pit_next_deadline(&l->g->pit);
+
+		trace_line(l->trace,
+			   "hlt: the guest is idle; it gives up the CPU until its PIT's next "
+			   "period (%.3f ms)",
+			   next > now ? (double)(next - now) / 1e6 : 0.0);
+	}
 }
 
 /*
@@ -392,7 +402,7 @@ static void vcpu_handle_trap(struct vcpu_loop *l)
 	}
 	if (trap_handle(l->vm) == TRAP_HALT)
 		vcpu_shadow_halt(l);
-	if (!l->vm->stopped)
+	if (!l->vm->stopped && !l->waiting)
 		trap_resume(l->vm);
 }
 
@@ -477,40 +487,118 @@ static void vcpu_enter(struct vcpu_loop *l)
 	vcpu_stop(l, VCPU_STOP_VMM_ERROR, "KVM_RUN failed: %s", strerror(errno));
 }
 
+void vcpu_loop_init(struct vcpu_loop *l, struct kvm *kvm, struct guest *g, struct vm *vm,
+		    const struct trace *trace, struct stats *st, struct vcpu_stop *stop,
+		    struct vcpu_timer *timer, uint64_t timeout_at)
+{
+	*l = (struct vcpu_loop){.kvm = kvm,
+				.g = g,
+				.st = st,
+				.stop = stop,
+				.trace = trace,
+				.vm = vm,
+				.timer = timer,
+				.timeout_at = timeout_at};
+}
+
+/* After each exit: did the guest stop, by itself or by our hand? */
+static void vcpu_check_stopped(struct vcpu_loop *l)
+{
+	if (l->vm && l->vm->stopped)
+		l->stopped = 1;
+	if (l->g->debugexit.fired) {
+		l->stop->value = l->g->debugexit.value;
+		vcpu_stop(l, VCPU_STOP_DEBUG_EXIT, "guest wrote 0x%x to the debug-exit port",
+			  l->g->debugexit.value);
+	}
+}
+
+/*
+ * A guest waiting in hlt (shadow mode) whose CPU is back: if its
+ * interrupt is due, deliver it, which ends the hlt, and finish the trap.
+ * If nothing can ever wake it, a real PC would sit there forever: we stop
+ * it and say so.
+ */
+static bool vcpu_wake(struct vcpu_loop *l, uint64_t now)
+{
+	vcpu_tick(l, now);
+	if (pic_has_interrupt(&l->g->pic)) {
+		l->waiting = false;
+		trap_deliver_irq(l->vm, false);
+		if (!l->vm->stopped)
+			trap_resume(l->vm);
+		return true;
+	}
+	if (!vcpu_can_wake(l->g))
+		vm_stop(l->vm, VCPU_STOP_SHUTDOWN,
+			"guest halted with no interrupt source that could wake it");
+	return false;
+}
+
+uint64_t vcpu_wake_time(const struct vcpu_loop *l)
+{
+	if (!vcpu_can_wake(l->g) || pic_has_interrupt(&l->g->pic))
+		return 1; /* now: to be woken, or stopped */
+	return vcpu_next_deadline(l, pit_host_clock());
+}
+
+enum vcpu_slice vcpu_run_slice(struct vcpu_loop *l, uint64_t until)
+{
+	while (!l->stopped) {
+		uint64_t now = pit_host_clock(), deadline;
+
+		if (l->timeout_at && now >= l->timeout_at) {
+			vcpu_stop(l, VCPU_STOP_TIMEOUT, "timeout after %g s",
+				  (double)(l->timeout_at - l->started) / NSEC_PER_SEC);
+			break;
+		}
+		if (l->waiting && !vcpu_wake(l, now)) {
+			vcpu_check_stopped(l);
+			return l->stopped ? VCPU_SLICE_STOPPED : VCPU_SLICE_HALTED;
+		}
+		if (now >= until)
+			return VCPU_SLICE_OVER;
+		vcpu_tick(l, now);
+		vcpu_inject(l);
+		if (l->stopped)
+			break;
+		deadline = vcpu_next_deadline(l, now);
+		vcpu_timer_arm(l, deadline && deadline < until ? deadline : until, now);
+		vcpu_enter(l);
+		vcpu_check_stopped(l);
+		if (l->waiting && !l->stopped)
+			return VCPU_SLICE_HALTED;
+	}
+	return VCPU_SLICE_STOPPED;
+}
+
 void vcpu_run(struct kvm *kvm, struct guest *g, struct vm *vm, double timeout_sec,
 	      const struct trace *trace, struct stats *st, struct vcpu_stop *stop)
 {
-	struct vcpu_loop l = {.kvm = kvm, .g = g, .st = st, .stop = stop, .trace = trace, .vm = vm};
-	uint64_t start = pit_host_clock();
+	struct vcpu_timer timer;
+	struct vcpu_loop l;
+	struct error err;
+	uint64_t start = pit_host_clock(), timeout_at = 0;
 
 	if (timeout_sec > 0) /* options.c caps it at OPTIONS_MAX_TIMEOUT */
-		l.timeout_at = start + (uint64_t)(timeout_sec * NSEC_PER_SEC);
-	if (vcpu_timer_setup(&l) == 0) {
-		while (!l.stopped) {
-			uint64_t now = pit_host_clock();
-
-			if (l.timeout_at && now >= l.timeout_at) {
-				vcpu_stop(&l, VCPU_STOP_TIMEOUT, "timeout after %g s", timeout_sec);
-				break;
-			}
-			vcpu_tick(&l, now);
-			vcpu_inject(&l);
-			if (l.stopped)
-				break;
-			vcpu_timer_arm(&l, vcpu_next_deadline(&l, now), now);
-			vcpu_enter(&l);
-			if (vm && vm->stopped)
-				l.stopped = 1;
-			if (g->debugexit.fired) {
-				stop->value = g->debugexit.value;
-				vcpu_stop(&l, VCPU_STOP_DEBUG_EXIT,
-					  "guest wrote 0x%x to the debug-exit "
-					  "port",
-					  g->debugexit.value);
-			}
-		}
-		timer_delete(l.timer);
+		timeout_at = start + (uint64_t)(timeout_sec * NSEC_PER_SEC);
+	vcpu_loop_init(&l, kvm, g, vm, trace, st, stop, &timer, timeout_at);
+	l.started = start;
+	if (vcpu_timer_init(&timer, kvm, &err) == 0) {
+		/* hw mode: a halted guest sleeps inside the loop (vcpu_idle). */
+		while (vcpu_run_slice(&l, UINT64_MAX) == VCPU_SLICE_HALTED)
+			vcpu_wait_until(vcpu_wake_time(&l));
+	} else {
+		vcpu_stop(&l, VCPU_STOP_VMM_ERROR, "%s", err.msg);
 	}
-	vcpu_signal_run = NULL;
+	vcpu_timer_fini(&timer);
 	st->seconds = (double)(pit_host_clock() - start) / NSEC_PER_SEC;
+}
+
+void vcpu_wait_until(uint64_t deadline)
+{
+	struct timespec ts = {.tv_sec = (time_t)(deadline / NSEC_PER_SEC),
+			      .tv_nsec = (long)(deadline % NSEC_PER_SEC)};
+
+	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 }

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "error.h"
 #include "guest.h"
@@ -32,6 +33,55 @@ struct vcpu_stop {
 
 struct trace;
 struct vm;
+
+/* The host timer that takes the CPU back from KVM_RUN (one per machine). */
+struct vcpu_timer {
+	timer_t id;
+	bool created;
+	uint64_t armed; /* the deadline it is set for (ns, pit_host_clock) */
+};
+
+int vcpu_timer_init(struct vcpu_timer *t, struct kvm *kvm, struct error *err);
+void vcpu_timer_fini(struct vcpu_timer *t);
+
+/* One guest's run loop: what vcpu_run_slice needs between slices. */
+struct vcpu_loop {
+	struct kvm *kvm;
+	struct guest *g;
+	struct stats *st;
+	struct vcpu_stop *stop;
+	const struct trace *trace;
+	struct vm *vm; /* shadow mode; NULL in hw mode */
+	int stopped;
+	bool waiting;	     /* shadow mode: in hlt, its trap open until an interrupt */
+	uint64_t started;    /* ns, when the run began */
+	uint64_t timeout_at; /* ns; 0 for none */
+	struct vcpu_timer *timer;
+	int mmio_warned;
+};
+
+enum vcpu_slice {
+	VCPU_SLICE_OVER,    /* 'until' came: the guest can go on later */
+	VCPU_SLICE_HALTED,  /* shadow mode: the guest halted; see vcpu_wake_time */
+	VCPU_SLICE_STOPPED, /* the guest is done: *stop says how */
+};
+
+void vcpu_loop_init(struct vcpu_loop *l, struct kvm *kvm, struct guest *g, struct vm *vm,
+		    const struct trace *trace, struct stats *st, struct vcpu_stop *stop,
+		    struct vcpu_timer *timer, uint64_t timeout_at);
+
+/*
+ * Run the guest that is on the machine until 'until' (ns, pit_host_clock),
+ * until it halts with nothing to do, or until it stops.  A host timer
+ * takes the CPU back at 'until' whatever the guest does.
+ */
+enum vcpu_slice vcpu_run_slice(struct vcpu_loop *l, uint64_t until);
+
+/* A halted guest: when it must next have the CPU (1: at once). */
+uint64_t vcpu_wake_time(const struct vcpu_loop *l);
+
+/* Sleep until deadline (ns, pit_host_clock). */
+void vcpu_wait_until(uint64_t deadline);
 
 /*
  * Run until the guest stops; timeout_sec 0 means no limit; trace may be

@@ -29,7 +29,28 @@ void vm_stop(struct vm *vm, enum vcpu_stop_reason reason, const char *fmt, ...)
 
 /* --- Guest-physical memory: the PFN-to-MFN map ----------------------------- */
 
-uint8_t *vm_phys(const struct vm *vm, uint32_t gpa)
+/*
+ * Every access the VMM makes to guest memory comes here, so here a frame
+ * that is not resident is brought in: zeroed on first touch, or read back
+ * from the swap file.  If no machine frame can be had at all (every one is
+ * pinned by this trap, or the swap file failed), the guest cannot go on.
+ */
+uint8_t *vm_phys(struct vm *vm, uint32_t gpa)
+{
+	bool failed;
+	uint32_t mfn = p2m_get(&vm->p2m, gpa >> PAGE_SHIFT, &failed);
+
+	if (failed)
+		vm_stop(vm, VCPU_STOP_VMM_ERROR,
+			"no machine frame for guest-physical 0x%08x: machine memory is "
+			"exhausted and nothing could be swapped out%s%s",
+			gpa, vm->swap_error ? ": " : "", vm->swap_error ? vm->swap_error : "");
+	if (!mfn)
+		return NULL;
+	return machine_frame_mem(vm->m, mfn) + (gpa & ~PAGE_MASK);
+}
+
+const uint8_t *vm_phys_resident(const struct vm *vm, uint32_t gpa)
 {
 	uint32_t mfn = p2m_lookup(&vm->p2m, gpa >> PAGE_SHIFT);
 
@@ -173,19 +194,46 @@ uint32_t vm_set_eflags(struct vm *vm, uint32_t guest)
 
 /* --- Building the guest ----------------------------------------------------- */
 
-/* Move the image, built in flat memory, into the guest's machine frames. */
-static void vm_copy_in(struct vm *vm, const uint8_t *flat, uint64_t bytes)
+static bool vm_page_is_zero(const uint8_t *page)
 {
-	for (uint64_t gpa = 0; gpa < bytes; gpa += PAGE_SIZE)
-		memcpy(vm_phys(vm, (uint32_t)gpa), flat + gpa, PAGE_SIZE);
+	static const uint8_t zero[PAGE_SIZE];
+
+	return !memcmp(page, zero, PAGE_SIZE);
 }
 
-int vm_init_memory(struct vm *vm, struct machine *m, uint64_t mem_bytes, struct error *err)
+/*
+ * Move the image, built in flat memory, into the guest's machine frames.
+ * Only the pages that hold something: the rest is zero, and gets a frame
+ * when the guest first touches it.  Each page is its own epoch, so that
+ * with little machine memory the image can push its own first pages out.
+ */
+static int vm_copy_in(struct vm *vm, const uint8_t *flat, uint64_t bytes, struct error *err)
+{
+	for (uint64_t gpa = 0; gpa < bytes; gpa += PAGE_SIZE) {
+		uint8_t *page;
+
+		if (vm_page_is_zero(flat + gpa))
+			continue;
+		vm->m->pool.epoch++;
+		page = vm_phys(vm, (uint32_t)gpa);
+		if (!page)
+			return error_set(err, "machine memory too small to load %s's image", vm->name);
+		memcpy(page, flat + gpa, PAGE_SIZE);
+	}
+	return 0;
+}
+
+static int vm_init_map(struct vm *vm, struct machine *m, uint64_t mem_bytes, struct error *err)
 {
 	vm->m = m;
 	vm->walk_mem =
 	    (struct ptwalk_mem){.ctx = vm, .read32 = vm_walk_read32, .write32 = vm_walk_write32};
-	return p2m_init(&vm->p2m, &m->pool, mem_bytes, err) || p2m_populate(&vm->p2m, err) ? -1 : 0;
+	return p2m_init(&vm->p2m, &m->pool, mem_bytes, err);
+}
+
+int vm_init_memory(struct vm *vm, struct machine *m, uint64_t mem_bytes, struct error *err)
+{
+	return vm_init_map(vm, m, mem_bytes, err) || p2m_populate(&vm->p2m, err) ? -1 : 0;
 }
 
 int vm_init(struct vm *vm, struct machine *m, struct guest *g, const struct loader_image *img,
@@ -195,14 +243,15 @@ int vm_init(struct vm *vm, struct machine *m, struct guest *g, const struct load
 	vm->g = g;
 	if (patch_scan(&vm->patch, g->mem, g->mem_bytes, img, err))
 		return -1;
-	if (vm_init_memory(vm, m, g->mem_bytes, err))
+	if (vm_init_map(vm, m, g->mem_bytes, err))
 		return -1;
-	vm_copy_in(vm, g->mem, g->mem_bytes);
+	if (emulate_init(&vm->em, err))
+		return -1;
+	if (vm_copy_in(vm, g->mem, g->mem_bytes, err))
+		return -1;
 	/* From here on the guest's memory lives only in machine frames. */
 	munmap(g->mem, g->mem_bytes);
 	g->mem = NULL;
-	if (emulate_init(&vm->em, err))
-		return -1;
 	/* Multiboot's promise: protected mode, paging off, the boot GDT. */
 	vm->sys.cr0 = CR0_PE | CR0_ET;
 	vm->real_cr0 = MONITOR_CR0;
@@ -214,6 +263,12 @@ int vm_init(struct vm *vm, struct machine *m, struct guest *g, const struct load
 	if (segments_mirror(vm))
 		return error_set(err, "%s", vm->stop->detail);
 	return 0;
+}
+
+void vm_release(struct vm *vm)
+{
+	shadow_destroy(vm);
+	p2m_release(&vm->p2m);
 }
 
 void vm_destroy(struct vm *vm)

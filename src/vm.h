@@ -53,12 +53,15 @@ struct vm {
 	bool halted;	   /* the guest executed hlt: wait for an interrupt */
 	bool irq_injected; /* MONITOR_IRQ_VECTOR queued with KVM_INTERRUPT, not yet taken */
 	bool sti_shadow;   /* the trap just handled was an sti that set IF */
+	uint32_t sti_eip;  /* where the guest resumed after it: the shadowed instruction */
+	bool sti_next_traps; /* ...which traps anyway (hlt, our patch byte) */
 	bool single_step;  /* we set TF to let one instruction run first (trap.c) */
 	bool step_guest_tf; /* ...and the guest had set TF itself: its #DB is due too */
 	bool hold_after_step; /* then hold interrupts for TRAP_IRQ_HOLD_NS */
 	uint32_t real_cr0; /* what the CPU's CR0 holds */
 	uint32_t real_cr4; /* and its CR4 */
 	bool unbacked_reported; /* the first access to missing memory was reported */
+	const char *swap_error;	/* why the last swap-out failed, for the report */
 	/* A page-table store we cannot emulate (trap.c's trap_ptwrite_native):
 	 * the store we last unshadowed a page for, and the one running
 	 * natively, one step, with its page exempt from protection (the
@@ -95,9 +98,20 @@ int vm_enter(struct vm *vm, uint32_t entry, struct error *err);
 void vm_stop(struct vm *vm, enum vcpu_stop_reason reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Guest-physical memory: a host pointer to gpa, valid to the end of its
- * page, or NULL if the guest has no memory there. */
-uint8_t *vm_phys(const struct vm *vm, uint32_t gpa);
+/*
+ * Guest-physical memory: a host pointer to gpa, valid to the end of its
+ * page, or NULL if the guest has no memory there.  The page is made
+ * resident if it was not (p2m_get), and stays so until the trap ends.
+ * NULL also when no machine frame could be had; the vm is stopped then.
+ */
+uint8_t *vm_phys(struct vm *vm, uint32_t gpa);
+
+/* The same, but only if the page is resident now: no side effect at all
+ * (for the --check-shadow audit). */
+const uint8_t *vm_phys_resident(const struct vm *vm, uint32_t gpa);
+
+/* The guest is done: give back its shadow and every frame (scrubbed). */
+void vm_release(struct vm *vm);
 
 /*
  * Guest-virtual memory, through the guest's own page tables, as the guest

@@ -21,11 +21,15 @@ void serial_init(struct serial *uart, FILE *out)
 	*uart = (struct serial){.out = out, .dll = 12 /* 9600 baud */};
 }
 
+/* With several guests on one stdout, each line says whose it is. */
 void serial_flush(struct serial *uart)
 {
 	if (uart->len && uart->out) {
+		if (uart->prefix && !uart->mid_line)
+			fputs(uart->prefix, uart->out);
 		fwrite(uart->line, 1, uart->len, uart->out);
 		fflush(uart->out);
+		uart->mid_line = uart->line[uart->len - 1] != '\n';
 	}
 	uart->len = 0;
 }

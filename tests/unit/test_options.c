@@ -100,9 +100,52 @@ Test(options, missing_image)
 	expect_error(PARSE("boot"), "missing guest image");
 }
 
-Test(options, two_images)
+Test(options, several_guests)
 {
-	expect_error(PARSE("boot", "a.img", "b.img"), "unexpected argument 'b.img'");
+	cr_assert_eq(PARSE("boot", "-m", "32M", "--cmdline", "run=a", "--cmdline", "run=b",
+			   "--weight", "3", "a.img", "b.img"),
+		     0, "%s", err.msg);
+	cr_assert_eq(opts.nguests, 2);
+	cr_assert_str_eq(opts.guest[0].image, "a.img");
+	cr_assert_str_eq(opts.guest[1].image, "b.img");
+	cr_assert_eq(opts.guest[1].mem_bytes, 32ull << 20, "-m once applies to every guest");
+	cr_assert_str_eq(opts.guest[0].cmdline, "run=a");
+	cr_assert_str_eq(opts.guest[1].cmdline, "run=b");
+	cr_assert_eq(opts.guest[0].weight, 3);
+	cr_assert_eq(opts.guest[1].weight, 3);
+	cr_assert_float_eq(opts.slice_ms, OPTIONS_DEFAULT_SLICE_MS, 1e-9);
+	cr_assert_eq(opts.machine_mem, 0);
+}
+
+Test(options, per_guest_option_counts)
+{
+	expect_error(PARSE("boot", "-m", "8M", "-m", "8M", "-m", "8M", "a.img", "b.img"),
+		     "--mem given 3 times for 2 guests");
+	expect_error(PARSE("boot", "--weight", "1", "--weight", "2", "a.img"),
+		     "--weight given 2 times for 1 guest");
+	expect_error(PARSE("boot", "--mode=hw", "a.img", "b.img"), "need --mode=shadow");
+	expect_error(PARSE("boot", "a", "b", "c", "d", "e", "f", "g", "h", "i"),
+		     "kvmshadow runs at most 8");
+}
+
+Test(options, machine_options)
+{
+	cr_assert_eq(PARSE("boot", "--machine-mem", "48M", "--swap", "/tmp/s", "--slice", "0.2",
+			   "--console-dir", "out", "a.img", "b.img"),
+		     0, "%s", err.msg);
+	cr_assert_eq(opts.machine_mem, 48ull << 20);
+	cr_assert_str_eq(opts.swap_path, "/tmp/s");
+	cr_assert_float_eq(opts.slice_ms, 0.2, 1e-9);
+	cr_assert_str_eq(opts.console_dir, "out");
+	expect_error(PARSE("boot", "--weight", "0", "a.img"), "--weight '0' is not a whole number");
+	expect_error(PARSE("boot", "--weight", "101", "a.img"), "from 1 to 100");
+	expect_error(PARSE("boot", "--slice", "0.01", "a.img"), "--slice '0.01'");
+	expect_error(PARSE("boot", "--slice", "x", "a.img"), "--slice 'x'");
+	expect_error(PARSE("boot", "--machine-mem", "lots", "a.img"), "not a size");
+	expect_error(PARSE("boot", "--machine-mem", "48M", "--mode=hw", "a.img"),
+		     "--machine-mem needs --mode=shadow");
+	expect_error(PARSE("boot", "--swap", "f", "--mode=hw", "a.img"),
+		     "--swap needs --mode=shadow");
 }
 
 Test(options, unknown_option)

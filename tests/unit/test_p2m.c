@@ -275,3 +275,99 @@ Test(p2m, canary_catches_a_store_when_the_frame_is_taken)
 	cr_assert_eq(p2m_pool_canary_check(&pool, &err), -1, "the first changed frame is kept");
 	cr_assert(strstr(err.msg, "offset 0x8"), "%s", err.msg);
 }
+
+/* --- On demand, and the pager's side (swap.c does the rest) ---------------- */
+
+/* A pager that keeps one page per PFN in an array, and evicts g1's
+ * lowest resident page. */
+static uint8_t paged[GUEST_PAGES][PAGE_SIZE];
+static unsigned evictions, reads;
+
+static int fake_evict(void *ctx)
+{
+	(void)ctx;
+	for (uint32_t pfn = 0; pfn < g1.nr_pfns; pfn++) {
+		uint32_t mfn = p2m_lookup(&g1, pfn);
+
+		if (mfn && pool.frame[mfn].pinned != pool.epoch) {
+			memcpy(paged[pfn], p2m_pool_frame_mem(&pool, mfn), PAGE_SIZE);
+			p2m_evict(&g1, pfn, true);
+			evictions++;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int fake_read(void *ctx, const struct p2m *owner, uint32_t pfn, uint8_t *mem)
+{
+	(void)ctx;
+	cr_assert_eq(owner, &g1);
+	memcpy(mem, paged[pfn], PAGE_SIZE);
+	reads++;
+	return 0;
+}
+
+static const struct p2m_pager fake_pager = {.evict = fake_evict, .read = fake_read};
+
+Test(p2m, get_backs_on_first_touch_with_zeroes)
+{
+	bool failed;
+	uint32_t mfn;
+
+	cr_assert_eq(p2m_init(&g1, &pool, GUEST_PAGES * PAGE_SIZE, &err), 0, "%s", err.msg);
+	cr_assert_eq(p2m_lookup(&g1, 5), 0, "nothing is resident before a touch");
+	memset(machine, 0x77, sizeof(machine)); /* old data in every frame */
+	mfn = p2m_get(&g1, 5, &failed);
+	cr_assert(mfn && !failed);
+	cr_assert_eq(p2m_lookup(&g1, 5), mfn);
+	for (unsigned i = 0; i < PAGE_SIZE; i++)
+		cr_assert_eq(p2m_pool_frame_mem(&pool, mfn)[i], 0, "byte %u not zeroed", i);
+	cr_assert_eq(g1.first_touches, 1);
+	cr_assert_eq(p2m_get(&g1, 5, &failed), mfn, "a second touch finds it");
+	cr_assert_eq(g1.first_touches, 1);
+	cr_assert_eq(p2m_get(&g1, GUEST_PAGES, &failed), 0, "beyond the guest: no frame");
+	cr_assert_not(failed, "...and that is not a failure");
+}
+
+Test(p2m, evicted_pages_come_back_through_the_pager)
+{
+	bool failed;
+	uint32_t mfn, all = FRAMES - 1;
+
+	pool.pager = &fake_pager;
+	/* A guest as big as the pool: the pool must give frames back. */
+	cr_assert_eq(p2m_init(&g1, &pool, GUEST_PAGES * PAGE_SIZE, &err), 0, "%s", err.msg);
+	cr_assert_eq(p2m_init(&g2, &pool, (uint64_t)(all - GUEST_PAGES / 2) * PAGE_SIZE, &err), 0);
+	cr_assert_eq(p2m_populate(&g2, &err), 0, "%s", err.msg);
+	for (uint32_t pfn = 0; pfn < GUEST_PAGES; pfn++) {
+		pool.epoch++;
+		mfn = p2m_get(&g1, pfn, &failed);
+		cr_assert(mfn && !failed, "pfn %u", pfn);
+		memset(p2m_pool_frame_mem(&pool, mfn), (int)pfn + 1, PAGE_SIZE);
+	}
+	cr_assert_eq(g1.swap_outs, evictions);
+	cr_assert_geq(evictions, GUEST_PAGES / 2, "half of g1 had to go out");
+	for (uint32_t pfn = 0; pfn < GUEST_PAGES; pfn++) {
+		pool.epoch++;
+		mfn = p2m_get(&g1, pfn, &failed);
+		cr_assert(mfn && !failed);
+		cr_assert_eq(p2m_pool_frame_mem(&pool, mfn)[100], pfn + 1, "pfn %u's data", pfn);
+		cr_assert_eq(p2m_pool_frame_mem(&pool, mfn)[PAGE_SIZE - 1], pfn + 1);
+	}
+	cr_assert_eq(g1.swap_ins, reads);
+	cr_assert_gt(reads, 0);
+	pool.pager = NULL;
+}
+
+Test(p2m, freed_frames_are_scrubbed_at_once)
+{
+	uint32_t mfn;
+
+	guest(&g1, GUEST_PAGES);
+	mfn = p2m_lookup(&g1, 3);
+	memset(p2m_pool_frame_mem(&pool, mfn), 0x5a, PAGE_SIZE);
+	p2m_release(&g1);
+	for (unsigned i = 0; i < PAGE_SIZE; i++)
+		cr_assert_eq(p2m_pool_frame_mem(&pool, mfn)[i], 0, "byte %u left behind", i);
+}

@@ -28,7 +28,7 @@ Test(trace, refuses_unknown_and_empty)
 
 	cr_assert_eq(trace_parse("io,syscal", &mask, &err), -1);
 	cr_assert_str_eq(err.msg,
-			 "unknown --trace category 'syscal' (known: io, irq, hlt, exit, syscall, iret, cr3, pagefault, priv, exception, all)");
+			 "unknown --trace category 'syscal' (known: io, irq, hlt, exit, syscall, iret, cr3, pagefault, priv, exception, sched, swap, all)");
 	cr_assert_eq(trace_parse("", &mask, &err), -1);
 	cr_assert(strstr(err.msg, "empty category"), "%s", err.msg);
 	cr_assert_eq(trace_parse("io,", &mask, &err), -1);
