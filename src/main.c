@@ -365,12 +365,14 @@ static int main_boot_shadow(const struct options *opts)
 		return main_fail(result, &err);
 	}
 	if (!ms->m.kvm.umip)
-		fprintf(stderr, "kvmshadow: warning: this CPU has no UMIP: the guest kernel's sgdt, "
-				"sidt, sldt, str and smsw will show the monitor's values\n");
+		fprintf(stderr,
+			"kvmshadow: warning: this CPU has no UMIP: the guest kernel's sgdt, "
+			"sidt, sldt, str and smsw will show the monitor's values\n");
 	sched_run(&ms->sched, opts->timeout_sec);
 	for (unsigned i = 0; i < opts->nguests; i++) {
 		main_memory_stats(&ms->guest[i]);
-		status[i] = main_finish(opts, &ms->guest[i].g, &ms->guest[i].st, &ms->guest[i].stop);
+		status[i] =
+		    main_finish(opts, &ms->guest[i].g, &ms->guest[i].st, &ms->guest[i].stop);
 	}
 	if (opts->stats && opts->nguests > 1)
 		sched_print_stats(stderr, &ms->sched);

@@ -353,8 +353,9 @@ static int options_guests(struct options *opts, const struct options_lists *l, c
 		return error_set(err, "%u guest images: kvmshadow runs at most %d", n,
 				 OPTIONS_MAX_GUESTS);
 	if (n > 1 && opts->mode != MODE_SHADOW)
-		return error_set(err, "%u guest images need --mode=shadow: in hw mode the guest "
-				      "is the whole VM",
+		return error_set(err,
+				 "%u guest images need --mode=shadow: in hw mode the guest "
+				 "is the whole VM",
 				 n);
 	if (options_list_count(l->nmem, n, "--mem", err) ||
 	    options_list_count(l->ncmdline, n, "--cmdline", err) ||

@@ -279,8 +279,8 @@ uint32_t p2m_get(struct p2m *p2m, uint32_t pfn, bool *failed)
 		return 0;
 	}
 	if (p2m->swapped[pfn]) {
-		if (!pool->pager || pool->pager->read(pool->pager->ctx, p2m, pfn,
-						      p2m_pool_frame_mem(pool, mfn))) {
+		if (!pool->pager ||
+		    pool->pager->read(pool->pager->ctx, p2m, pfn, p2m_pool_frame_mem(pool, mfn))) {
 			p2m_pool_free(pool, mfn);
 			*failed = true;
 			return 0;

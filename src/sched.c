@@ -42,7 +42,7 @@ static void sched_retire(struct sched *s, struct sched_guest *sg, uint64_t now)
 	vm_release(&sg->vm);
 	if (s->swap)
 		swap_release_vm(s->swap, &sg->vm);
-	if (trace_on(&sg->trace, TRACE_SCHED))
+	if (s->n > 1 && trace_on(&sg->trace, TRACE_SCHED))
 		trace_line(&sg->trace, "stopped: %s; its frames are scrubbed and back in the pool",
 			   sg->stop.detail);
 }
@@ -87,9 +87,10 @@ static int sched_switch(struct sched *s, int next)
 	s->switches++;
 	to->st.switches_in++;
 	s->switch_ns += pit_host_clock() - t0;
-	if (trace_on(&to->trace, TRACE_SCHED))
-		trace_line(&to->trace, "machine switch: its registers, segments, CR3 (its shadow), "
-				       "FPU and monitor pages are on the CPU, eip 0x%08llx",
+	if (s->n > 1 && trace_on(&to->trace, TRACE_SCHED))
+		trace_line(&to->trace,
+			   "machine switch: its registers, segments, CR3 (its shadow), "
+			   "FPU and monitor pages are on the CPU, eip 0x%08llx",
 			   (unsigned long long)to->saved->regs.rip);
 	return 0;
 }
@@ -102,8 +103,8 @@ static int sched_pick(const struct sched *s, int after, uint64_t now)
 		const struct sched_guest *sg = &s->guest[i];
 
 		if (sg->state == SCHED_READY ||
-		    (sg->state == SCHED_HALTED && (now >= sg->wake_at ||
-						   (s->timeout_at && now >= s->timeout_at))))
+		    (sg->state == SCHED_HALTED &&
+		     (now >= sg->wake_at || (s->timeout_at && now >= s->timeout_at))))
 			return (int)i;
 	}
 	return -1;
@@ -140,7 +141,9 @@ static void sched_turn(struct sched *s, int i)
 	uint64_t start = pit_host_clock(), end;
 	enum vcpu_slice r;
 
-	r = vcpu_run_slice(&sg->loop, start + s->slice_ns * sg->weight);
+	/* Alone, a guest has no one to give its turn to: no slices at all
+	 * (and no host-timer exits for them). */
+	r = vcpu_run_slice(&sg->loop, s->n > 1 ? start + s->slice_ns * sg->weight : UINT64_MAX);
 	end = pit_host_clock();
 	sg->cpu_ns += end - start;
 	switch (r) {
@@ -201,8 +204,8 @@ void sched_run(struct sched *s, double timeout_sec)
 		struct sched_guest *sg = &s->guest[i];
 		uint64_t wall = s->finished - s->started;
 
-		sg->st.seconds = (double)((sg->ended ? sg->ended : s->finished) - s->started) /
-				 NSEC_PER_SEC;
+		sg->st.seconds =
+		    (double)((sg->ended ? sg->ended : s->finished) - s->started) / NSEC_PER_SEC;
 		sg->st.cpu_seconds = (double)sg->cpu_ns / NSEC_PER_SEC;
 		sg->st.cpu_share = wall ? (double)sg->cpu_ns / (double)wall : 0;
 	}

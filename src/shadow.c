@@ -517,8 +517,9 @@ static void shadow_fill(struct vm *vm, uint32_t va, uint32_t error, const struct
 	 * never knows (a hidden fault that also reads the swap file). */
 	mfn = p2m_get(&vm->p2m, gfn, &failed);
 	if (failed)
-		return shadow_refuse(vm, res, "no machine frame left for guest memory: machine "
-					      "memory is exhausted and nothing could be swapped out");
+		return shadow_refuse(vm, res,
+				     "no machine frame left for guest memory: machine "
+				     "memory is exhausted and nothing could be swapped out");
 	if (!mfn) {
 		/* No memory there.  On a PC nothing answers: reads float to all
 		 * ones and writes vanish.  Reads get a read-only page of 0xff;

@@ -66,14 +66,14 @@ struct vm;
 struct shadow_check_snap;
 
 struct shadow_page {
-	uint32_t mfn;	     /* the machine frame holding the table; 0: slot unused */
-	uint32_t gfn;	     /* the guest frame it shadows (DIRECT: first frame it maps) */
-	uint32_t role;	     /* SHADOW_ROLE_* */
-	uint64_t last_used;  /* for reclaim: the shadow's clock when last used */
-	uint32_t writes;     /* intercepted writes since last used */
-	int32_t hash_next;   /* the next page in the same hash bucket */
-	int16_t *child;	     /* page directories: the page table in each slot, or SHADOW_NONE */
-	uint32_t *parents;   /* page tables: parent index << 10 | slot, one per link */
+	uint32_t mfn;	    /* the machine frame holding the table; 0: slot unused */
+	uint32_t gfn;	    /* the guest frame it shadows (DIRECT: first frame it maps) */
+	uint32_t role;	    /* SHADOW_ROLE_* */
+	uint64_t last_used; /* for reclaim: the shadow's clock when last used */
+	uint32_t writes;    /* intercepted writes since last used */
+	int32_t hash_next;  /* the next page in the same hash bucket */
+	int16_t *child;	    /* page directories: the page table in each slot, or SHADOW_NONE */
+	uint32_t *parents;  /* page tables: parent index << 10 | slot, one per link */
 	uint32_t nparents, parents_cap;
 };
 
@@ -85,11 +85,11 @@ struct shadow {
 	uint64_t clock;
 	uint16_t *protect; /* by guest frame: how many shadow tables were built from it */
 	uint32_t nframes;
-	struct rmap rmap; /* guest frame -> shadow entries mapping it */
+	struct rmap rmap;     /* guest frame -> shadow entries mapping it */
 	uint64_t protect_gen; /* bumped whenever a frame starts or stops being protected */
 	uint32_t exempt;      /* gfn + 1 of a page table left writable for one step; 0: none */
 	struct shadow_check_snap *check_snap; /* --check-shadow's memory (shadow_check.c) */
-	uint32_t ones;	  /* MFN of a page of 0xff bytes: what unbacked memory reads as */
+	uint32_t ones; /* MFN of a page of 0xff bytes: what unbacked memory reads as */
 	/* What the CPU's TLB must forget before the guest runs again. */
 	bool tlb_flush;	     /* everything: the monitor reloads CR3 */
 	uint32_t tlb_invlpg; /* one page, va | 1; 0 for none */
@@ -100,7 +100,8 @@ enum shadow_fault_kind {
 	SHADOW_TRUE,	/* the guest's tables fault: reflect #PF(error) */
 	SHADOW_STOP,	/* the guest did something we refuse: vm stopped */
 	SHADOW_DISCARD, /* a write to guest-physical memory that does not exist: skip it */
-	SHADOW_PTWRITE, /* an allowed write to a page table, or near patched code: the VMM makes it (trap.c) */
+	SHADOW_PTWRITE, /* an allowed write to a page table, or near patched code: the VMM makes it
+			   (trap.c) */
 };
 
 struct shadow_fault {

@@ -32,32 +32,32 @@ struct stats {
 	double seconds;		/* wall-clock time the guest ran */
 
 	/* Shadow mode: the machine shared with other guests (sched.c, swap.c). */
-	double cpu_seconds;	 /* time the real CPU was this guest's */
-	double cpu_share;	 /* cpu_seconds / the whole run's wall-clock time */
-	uint64_t switches_in;	 /* machine switches that gave it the CPU */
-	uint64_t first_touches;	 /* zero frames given on first touch */
-	uint64_t swap_outs;	 /* its pages written to the swap file */
-	uint64_t swap_zero;	 /* its pages found all zero: dropped, not written */
-	uint64_t swap_ins;	 /* its pages read back */
+	double cpu_seconds;	/* time the real CPU was this guest's */
+	double cpu_share;	/* cpu_seconds / the whole run's wall-clock time */
+	uint64_t switches_in;	/* machine switches that gave it the CPU */
+	uint64_t first_touches; /* zero frames given on first touch */
+	uint64_t swap_outs;	/* its pages written to the swap file */
+	uint64_t swap_zero;	/* its pages found all zero: dropped, not written */
+	uint64_t swap_ins;	/* its pages read back */
 
 	/* Shadow mode: every trap into the VMM, by what it was for. */
-	uint64_t traps;		 /* monitor exits */
-	uint64_t syscalls;	 /* int 0x80 reflected to the guest kernel */
-	uint64_t soft_ints;	 /* other int n reflected */
-	uint64_t exceptions;	 /* exceptions reflected (true page faults counted apart) */
-	uint64_t irqs_delivered; /* virtual interrupts delivered through the guest's IDT */
-	uint64_t iret_user;	 /* guest kernel iret -> real return to user */
-	uint64_t iret_kernel;	 /* guest kernel iret back into the kernel */
-	uint64_t hidden_faults;	 /* shadow fills the guest never sees */
-	uint64_t true_faults;	 /* page faults reflected to the guest */
-	uint64_t shadow_flushes; /* the whole shadow dropped */
-	uint64_t invlpgs;	 /* guest invlpg instructions */
+	uint64_t traps;		     /* monitor exits */
+	uint64_t syscalls;	     /* int 0x80 reflected to the guest kernel */
+	uint64_t soft_ints;	     /* other int n reflected */
+	uint64_t exceptions;	     /* exceptions reflected (true page faults counted apart) */
+	uint64_t irqs_delivered;     /* virtual interrupts delivered through the guest's IDT */
+	uint64_t iret_user;	     /* guest kernel iret -> real return to user */
+	uint64_t iret_kernel;	     /* guest kernel iret back into the kernel */
+	uint64_t hidden_faults;	     /* shadow fills the guest never sees */
+	uint64_t true_faults;	     /* page faults reflected to the guest */
+	uint64_t shadow_flushes;     /* the whole shadow dropped */
+	uint64_t invlpgs;	     /* guest invlpg instructions */
 	uint64_t shadow_roots_built; /* CR3 loads that found no cached shadow */
 	uint64_t shadow_root_hits;   /* CR3 loads that installed a cached one */
 	uint64_t pt_writes;	     /* guest page-table writes intercepted and emulated */
 	uint64_t shadow_unshadowed;  /* shadow pages dropped because the guest reused the frame */
 	uint64_t shadow_evictions;   /* shadow pages reclaimed because the pool was full */
-	uint64_t patch_sites;	 /* pushf/popf/iret patched in the guest kernel */
+	uint64_t patch_sites;	     /* pushf/popf/iret patched in the guest kernel */
 	uint64_t emulated_total;
 	struct {
 		char name[16];

@@ -99,8 +99,9 @@ static int swap_out(struct swap *sw, struct vm *vm, uint32_t pfn, uint32_t mfn)
 	shadow_drop_frame(vm, pfn);
 	p2m_evict(&vm->p2m, pfn, !zero);
 	if (trace_on(vm->trace, TRACE_SWAP))
-		trace_line(vm->trace, "swap out: pa 0x%08x (machine frame 0x%x) %s", pfn << PAGE_SHIFT,
-			   mfn, zero ? "is all zero: dropped, not written" : "written to the swap file");
+		trace_line(vm->trace, "swap out: pa 0x%08x (machine frame 0x%x) %s",
+			   pfn << PAGE_SHIFT, mfn,
+			   zero ? "is all zero: dropped, not written" : "written to the swap file");
 	return 0;
 }
 
@@ -171,8 +172,9 @@ static int swap_open_path(struct swap *sw, struct error *err)
 		return error_set(err,
 				 "--swap %s: %s; kvmshadow only swaps to a new or empty file, so "
 				 "as never to overwrite data",
-				 sw->path, S_ISREG(st.st_mode) ? "exists and is not empty"
-							      : "is not a regular file");
+				 sw->path,
+				 S_ISREG(st.st_mode) ? "exists and is not empty"
+						     : "is not a regular file");
 	}
 	return 0;
 }

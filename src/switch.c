@@ -50,16 +50,18 @@ static int switch_complete_exit(struct machine *m, struct error *err)
 void switch_save_monitor(const struct machine *m, struct switch_state *s)
 {
 	for (unsigned i = 0; i < SWITCH_MONITOR_PAGES; i++)
-		memcpy(s->monitor[i],
-		       machine_monitor_ptr(m, MONITOR_BASE + (SWITCH_MONITOR_FIRST + i) * PAGE_SIZE),
-		       PAGE_SIZE);
+		memcpy(
+		    s->monitor[i],
+		    machine_monitor_ptr(m, MONITOR_BASE + (SWITCH_MONITOR_FIRST + i) * PAGE_SIZE),
+		    PAGE_SIZE);
 }
 
 void switch_load_monitor(struct machine *m, const struct switch_state *s)
 {
 	for (unsigned i = 0; i < SWITCH_MONITOR_PAGES; i++)
-		memcpy(machine_monitor_ptr(m, MONITOR_BASE + (SWITCH_MONITOR_FIRST + i) * PAGE_SIZE),
-		       s->monitor[i], PAGE_SIZE);
+		memcpy(
+		    machine_monitor_ptr(m, MONITOR_BASE + (SWITCH_MONITOR_FIRST + i) * PAGE_SIZE),
+		    s->monitor[i], PAGE_SIZE);
 }
 
 int switch_save(struct machine *m, struct switch_state *s, struct error *err)
@@ -69,8 +71,7 @@ int switch_save(struct machine *m, struct switch_state *s, struct error *err)
 	if (switch_complete_exit(m, err))
 		return -1;
 	if (ioctl(fd, KVM_GET_REGS, &s->regs) < 0 || ioctl(fd, KVM_GET_SREGS, &s->sregs) < 0 ||
-	    ioctl(fd, KVM_GET_FPU, &s->fpu) < 0 ||
-	    ioctl(fd, KVM_GET_VCPU_EVENTS, &s->events) < 0)
+	    ioctl(fd, KVM_GET_FPU, &s->fpu) < 0 || ioctl(fd, KVM_GET_VCPU_EVENTS, &s->events) < 0)
 		return error_errno(err, "cannot save the vCPU for a machine switch");
 	switch_save_monitor(m, s);
 	s->valid = true;

@@ -21,10 +21,12 @@ static const struct {
 	const char *name;
 	unsigned mask;
 } trace_names[] = {
-    {"io", TRACE_IO},	  {"irq", TRACE_IRQ}, {"hlt", TRACE_HLT},
-    {"exit", TRACE_EXIT}, {"syscall", TRACE_SYSCALL}, {"iret", TRACE_IRET},
-    {"cr3", TRACE_CR3},	  {"pagefault", TRACE_PAGEFAULT}, {"priv", TRACE_PRIV},
-    {"exception", TRACE_EXCEPTION}, {"sched", TRACE_SCHED}, {"swap", TRACE_SWAP},
+    {"io", TRACE_IO},		{"irq", TRACE_IRQ},
+    {"hlt", TRACE_HLT},		{"exit", TRACE_EXIT},
+    {"syscall", TRACE_SYSCALL}, {"iret", TRACE_IRET},
+    {"cr3", TRACE_CR3},		{"pagefault", TRACE_PAGEFAULT},
+    {"priv", TRACE_PRIV},	{"exception", TRACE_EXCEPTION},
+    {"sched", TRACE_SCHED},	{"swap", TRACE_SWAP},
     {"all", TRACE_ALL},
 };
 
@@ -37,7 +39,9 @@ static int trace_parse_word(const char *word, size_t len, unsigned *mask, struct
 			return 0;
 		}
 	}
-	return error_set(err, "unknown --trace category '%.*s' (known: io, irq, hlt, exit, syscall, iret, cr3, pagefault, priv, exception, sched, swap, all)",
+	return error_set(err,
+			 "unknown --trace category '%.*s' (known: io, irq, hlt, exit, syscall, "
+			 "iret, cr3, pagefault, priv, exception, sched, swap, all)",
 			 (int)len, word);
 }
 

@@ -97,8 +97,7 @@ int vcpu_timer_init(struct vcpu_timer *t, struct kvm *kvm, struct error *err)
 	*t = (struct vcpu_timer){0};
 	sigemptyset(&sa.sa_mask);
 	vcpu_signal_run = kvm->run;
-	if (sigaction(SIGRTMIN, &sa, NULL) < 0 ||
-	    timer_create(CLOCK_MONOTONIC, &sev, &t->id) < 0)
+	if (sigaction(SIGRTMIN, &sa, NULL) < 0 || timer_create(CLOCK_MONOTONIC, &sev, &t->id) < 0)
 		return error_errno(err, "cannot create a host timer");
 	t->created = true;
 	return 0;
@@ -142,8 +141,8 @@ static uint64_t vcpu_next_deadline(const struct vcpu_loop *l, uint64_t now)
 {
 	uint64_t tick = pit_next_deadline(&l->g->pit);
 
-	if (l->vm && l->vm->vif && l->vm->irq_hold_until > now &&
-	    pic_has_interrupt(&l->g->pic) && (!tick || l->vm->irq_hold_until < tick))
+	if (l->vm && l->vm->vif && l->vm->irq_hold_until > now && pic_has_interrupt(&l->g->pic) &&
+	    (!tick || l->vm->irq_hold_until < tick))
 		tick = l->vm->irq_hold_until;
 
 	if (!tick || (l->timeout_at && l->timeout_at < tick))
@@ -197,8 +196,9 @@ static void vcpu_inject_shadow(struct vcpu_loop *l)
 	run->request_interrupt_window = 0;
 	l->st->irqs_injected++;
 	if (trace_on(l->trace, TRACE_IRQ))
-		trace_line(l->trace, "interrupt due and virtual IF is 1: inject the monitor's "
-				     "vector 0x%02x to get a frame",
+		trace_line(l->trace,
+			   "interrupt due and virtual IF is 1: inject the monitor's "
+			   "vector 0x%02x to get a frame",
 			   MONITOR_IRQ_VECTOR);
 }
 
@@ -563,7 +563,9 @@ enum vcpu_slice vcpu_run_slice(struct vcpu_loop *l, uint64_t until)
 		if (l->stopped)
 			break;
 		deadline = vcpu_next_deadline(l, now);
-		vcpu_timer_arm(l, deadline && deadline < until ? deadline : until, now);
+		if (!deadline || deadline > until)
+			deadline = until == UINT64_MAX ? deadline : until; /* MAX: no slice */
+		vcpu_timer_arm(l, deadline, now);
 		vcpu_enter(l);
 		vcpu_check_stopped(l);
 		if (l->waiting && !l->stopped)

@@ -217,7 +217,8 @@ static int vm_copy_in(struct vm *vm, const uint8_t *flat, uint64_t bytes, struct
 		vm->m->pool.epoch++;
 		page = vm_phys(vm, (uint32_t)gpa);
 		if (!page)
-			return error_set(err, "machine memory too small to load %s's image", vm->name);
+			return error_set(err, "machine memory too small to load %s's image",
+					 vm->name);
 		memcpy(page, flat + gpa, PAGE_SIZE);
 	}
 	return 0;

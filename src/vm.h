@@ -36,9 +36,9 @@ struct vm {
 
 	/* The virtual CPU's privileged state. */
 	struct emulate_sys sys;
-	bool vif;	     /* the virtual interrupt flag */
-	uint32_t viopl;	     /* the virtual EFLAGS.IOPL bits */
-	uint32_t tss_base;   /* linear address of the TSS the guest loaded with ltr */
+	bool vif;	   /* the virtual interrupt flag */
+	uint32_t viopl;	   /* the virtual EFLAGS.IOPL bits */
+	uint32_t tss_base; /* linear address of the TSS the guest loaded with ltr */
 	bool tss_loaded;
 
 	struct shadow shadow;
@@ -49,19 +49,19 @@ struct vm {
 	const struct trace *trace;
 	struct vcpu_stop *stop;
 	bool stopped;
-	bool check_shadow; /* --check-shadow: audit the shadow before every resume */
-	bool halted;	   /* the guest executed hlt: wait for an interrupt */
-	bool irq_injected; /* MONITOR_IRQ_VECTOR queued with KVM_INTERRUPT, not yet taken */
-	bool sti_shadow;   /* the trap just handled was an sti that set IF */
-	uint32_t sti_eip;  /* where the guest resumed after it: the shadowed instruction */
-	bool sti_next_traps; /* ...which traps anyway (hlt, our patch byte) */
-	bool single_step;  /* we set TF to let one instruction run first (trap.c) */
-	bool step_guest_tf; /* ...and the guest had set TF itself: its #DB is due too */
-	bool hold_after_step; /* then hold interrupts for TRAP_IRQ_HOLD_NS */
-	uint32_t real_cr0; /* what the CPU's CR0 holds */
-	uint32_t real_cr4; /* and its CR4 */
+	bool check_shadow;	/* --check-shadow: audit the shadow before every resume */
+	bool halted;		/* the guest executed hlt: wait for an interrupt */
+	bool irq_injected;	/* MONITOR_IRQ_VECTOR queued with KVM_INTERRUPT, not yet taken */
+	bool sti_shadow;	/* the trap just handled was an sti that set IF */
+	uint32_t sti_eip;	/* where the guest resumed after it: the shadowed instruction */
+	bool sti_next_traps;	/* ...which traps anyway (hlt, our patch byte) */
+	bool single_step;	/* we set TF to let one instruction run first (trap.c) */
+	bool step_guest_tf;	/* ...and the guest had set TF itself: its #DB is due too */
+	bool hold_after_step;	/* then hold interrupts for TRAP_IRQ_HOLD_NS */
+	uint32_t real_cr0;	/* what the CPU's CR0 holds */
+	uint32_t real_cr4;	/* and its CR4 */
 	bool unbacked_reported; /* the first access to missing memory was reported */
-	const char *swap_error;	/* why the last swap-out failed, for the report */
+	const char *swap_error; /* why the last swap-out failed, for the report */
 	/* A page-table store we cannot emulate (trap.c's trap_ptwrite_native):
 	 * the store we last unshadowed a page for, and the one running
 	 * natively, one step, with its page exempt from protection (the
@@ -115,8 +115,8 @@ void vm_release(struct vm *vm);
 
 /*
  * Guest-virtual memory, through the guest's own page tables, as the guest
- * would access it (vm_virt_to_phys: one address, to guest-physical): 'access' is PF_W and/or PF_U.  Accessed and dirty bits
- * are set as the CPU would.  A write is all or nothing.  Returns 0, or -1
+ * would access it (vm_virt_to_phys: one address, to guest-physical): 'access' is PF_W and/or PF_U.
+ * Accessed and dirty bits are set as the CPU would.  A write is all or nothing.  Returns 0, or -1
  * with *fault set to the page fault the guest would take (vector T_PF),
  * or with fault->vector set to 0xff if a page table lies outside guest
  * memory.

@@ -9,10 +9,10 @@
 
 struct serial {
 	uint8_t ier, lcr, mcr, scr, dll, dlm;
-	FILE *out;	/* the guest's console goes here */
+	FILE *out;	    /* the guest's console goes here */
 	const char *prefix; /* written before each line (several guests), or NULL */
-	int mid_line;	/* the last byte passed on was not a newline */
-	char line[256]; /* bytes waiting for a newline */
+	int mid_line;	    /* the last byte passed on was not a newline */
+	char line[256];	    /* bytes waiting for a newline */
 	size_t len;
 	uint64_t bytes; /* transmitted so far */
 };
