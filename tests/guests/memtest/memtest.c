@@ -32,8 +32,9 @@
  *	pass's marker.  plant=1 writes one secret unit into a page first,
  *	so that a test can prove the scanner does fail when it should.
  *   mode=idle [ticks=T] [hz=H]  (hz= sets the timer's rate for every mode, default 100)
- *	Idle detection: wait for T ticks in sti; hlt.  A VMM should see the
- *	hlt and give the CPU to another guest meanwhile.
+ *	Idle detection: wait for T ticks in a bare hlt loop (interrupts
+ *	on).  A VMM should see the hlt and give the CPU to another guest
+ *	meanwhile.
  *   mode=spin [ticks=T]
  *	The same wait, spinning on the tick count with interrupts on: an
  *	idle loop a VMM cannot see, which it must preempt on its own timer.
