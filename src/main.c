@@ -146,7 +146,7 @@ static int main_boot_hw(const struct options *opts, struct trace *trace)
 		return main_fail(EXIT_VMM_ERROR, &err);
 	}
 	g.marker.st = &st;
-	vcpu_run(&kvm, &g, NULL, opts->timeout_sec, trace, &st, &stop);
+	vcpu_run(&kvm, &g, opts->timeout_sec, trace, &st, &stop);
 	status = main_finish(opts, &g, &st, &stop);
 	kvm_close(&kvm);
 	free((void *)img.data);
@@ -199,9 +199,10 @@ struct main_shadow {
 	struct sched_guest *guest;
 	struct loader_image img[OPTIONS_MAX_GUESTS];
 	char name[OPTIONS_MAX_GUESTS][16];
-	FILE *console[OPTIONS_MAX_GUESTS]; /* --console-dir files, or NULL */
-	struct switch_state *pristine;	   /* the monitor pages as machine_init left them */
-	unsigned built;			   /* guests whose vm was initialised */
+	char prefix[OPTIONS_MAX_GUESTS][20]; /* "vmN| ", before each console line */
+	FILE *console[OPTIONS_MAX_GUESTS];   /* --console-dir files, or NULL */
+	struct switch_state *pristine;	     /* the monitor pages as machine_init left them */
+	unsigned built;			     /* guests whose vm was initialised */
 };
 
 /* Where guest i's console goes: its own file, or stdout (prefixed when
@@ -242,10 +243,8 @@ static int main_prepare_guest(const struct options *opts, struct main_shadow *ms
 	if (status)
 		return status;
 	if (opts->nguests > 1 && !opts->console_dir) {
-		static char prefix[OPTIONS_MAX_GUESTS][20];
-
-		snprintf(prefix[i], sizeof(prefix[i]), "%s| ", ms->name[i]);
-		sg->g.com1.prefix = prefix[i];
+		snprintf(ms->prefix[i], sizeof(ms->prefix[i]), "vm%u| ", i);
+		sg->g.com1.prefix = ms->prefix[i];
 	}
 	sg->trace = (struct trace){.mask = opts->trace, .out = stderr, .name = sg->g.name};
 	sg->vm = (struct vm){.st = &sg->st,
@@ -269,7 +268,7 @@ static int main_place_guest(struct main_shadow *ms, unsigned i, struct error *er
 	ms->built = i + 1;
 	if (vm_init(&sg->vm, &ms->m, &sg->g, &ms->img[i], err) ||
 	    swap_add_vm(&ms->swap, &sg->vm, err) || vm_enter(&sg->vm, ms->img[i].entry, err) ||
-	    sched_save_built(&ms->sched, sg, err))
+	    sched_save_built(sg, err))
 		return EXIT_VMM_ERROR;
 	sg->st.patch_sites = sg->vm.patch.n;
 	sg->g.marker.st = &sg->st;

@@ -193,17 +193,29 @@ static int options_parse_mode(const char *text, struct options *opts, struct err
 	return error_set(err, "unknown --mode '%s' (known: shadow, hw)", text);
 }
 
+/*
+ * A memory size for option 'name': a multiple of 4K from 'min' to 'max'
+ * ('range' says the same to a person).
+ */
+static int options_parse_mem_size(const char *name, const char *text, uint64_t min, uint64_t max,
+				  const char *range, uint64_t *bytes, struct error *err)
+{
+	if (options_parse_size(text, bytes))
+		return error_set(err, "%s '%s' is not a size (examples: 64M, 1G)", name, text);
+	if (*bytes < min || *bytes > max)
+		return error_set(err, "%s %s is out of range (%s)", name, text, range);
+	if (*bytes % 4096)
+		return error_set(err, "%s %s is not a multiple of 4K", name, text);
+	return 0;
+}
+
 static int options_parse_mem(const char *text, struct options_lists *l, struct error *err)
 {
 	uint64_t bytes;
 
-	if (options_parse_size(text, &bytes))
-		return error_set(err, "--mem '%s' is not a size (examples: 64M, 1G)", text);
-	if (bytes < OPTIONS_MIN_MEM || bytes > OPTIONS_MAX_MEM)
-		return error_set(err, "--mem %s is out of range (2M to 3G)", text);
-	if (bytes % 4096)
-		return error_set(err, "--mem %s is not a multiple of 4K", text);
-	if (options_list_full(l->nmem, "--mem", err))
+	if (options_parse_mem_size("--mem", text, OPTIONS_MIN_MEM, OPTIONS_MAX_MEM, "2M to 3G",
+				   &bytes, err) ||
+	    options_list_full(l->nmem, "--mem", err))
 		return -1;
 	l->mem[l->nmem++] = bytes;
 	return 0;
@@ -211,16 +223,8 @@ static int options_parse_mem(const char *text, struct options_lists *l, struct e
 
 static int options_parse_machine_mem(const char *text, struct options *opts, struct error *err)
 {
-	uint64_t bytes;
-
-	if (options_parse_size(text, &bytes))
-		return error_set(err, "--machine-mem '%s' is not a size (examples: 48M, 1G)", text);
-	if (bytes < OPTIONS_MIN_MEM || bytes > 4 * OPTIONS_MAX_MEM)
-		return error_set(err, "--machine-mem %s is out of range (2M to 12G)", text);
-	if (bytes % 4096)
-		return error_set(err, "--machine-mem %s is not a multiple of 4K", text);
-	opts->machine_mem = bytes;
-	return 0;
+	return options_parse_mem_size("--machine-mem", text, OPTIONS_MIN_MEM, 4 * OPTIONS_MAX_MEM,
+				      "2M to 12G", &opts->machine_mem, err);
 }
 
 static int options_parse_weight(const char *text, struct options_lists *l, struct error *err)
@@ -331,7 +335,6 @@ static void options_defaults(struct options *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->action = ACTION_BOOT;
 	opts->mode = MODE_SHADOW;
-	opts->mem_bytes = OPTIONS_DEFAULT_MEM;
 	opts->slice_ms = OPTIONS_DEFAULT_SLICE_MS;
 }
 
@@ -370,9 +373,6 @@ static int options_guests(struct options *opts, const struct options_lists *l, c
 		g->cmdline = l->ncmdline ? l->cmdline[l->ncmdline == 1 ? 0 : i] : NULL;
 		g->weight = l->nweight ? l->weight[l->nweight == 1 ? 0 : i] : 1;
 	}
-	opts->image = opts->guest[0].image;
-	opts->mem_bytes = opts->guest[0].mem_bytes;
-	opts->cmdline = opts->guest[0].cmdline;
 	return 0;
 }
 
@@ -387,6 +387,9 @@ static int options_shadow_only(const struct options *opts, struct error *err)
 	if (opts->swap_path)
 		return error_set(err, "--swap needs --mode=shadow: in hw mode kvmshadow does not "
 				      "swap");
+	if (opts->console_dir)
+		return error_set(err, "--console-dir needs --mode=shadow: in hw mode the one "
+				      "guest's console is standard output");
 	return 0;
 }
 

@@ -33,16 +33,13 @@ struct options_guest {
 struct options {
 	enum options_action action;
 	enum vmm_mode mode;
-	uint64_t mem_bytes; /* guest 0's memory (all guests' if -m was given once) */
 	double timeout_sec; /* 0: none */
 	bool stats;
-	bool check_shadow;   /* --check-shadow: audit the shadow before every resume */
-	bool canary;	     /* --canary: mark and check the machine frames no guest owns */
-	unsigned trace;	     /* trace_category bits from --trace */
-	const char *cmdline; /* guest 0's extra Multiboot command line, or NULL */
-	const char *image;   /* path of guest 0's image */
+	bool check_shadow; /* --check-shadow: audit the shadow before every resume */
+	bool canary;	   /* --canary: mark and check the machine frames no guest owns */
+	unsigned trace;	   /* trace_category bits from --trace */
 
-	/* Every guest, in command-line order (guest[0] is the three above). */
+	/* Every guest, in command-line order. */
 	unsigned nguests;
 	struct options_guest guest[OPTIONS_MAX_GUESTS];
 	uint64_t machine_mem;	 /* --machine-mem: the pool of machine memory; 0: enough for all */
@@ -51,10 +48,10 @@ struct options {
 	const char *console_dir; /* --console-dir: one file per guest, or NULL: prefixed stdout */
 };
 
-#define OPTIONS_DEFAULT_MEM (64ull << 20)
-#define OPTIONS_MIN_MEM	    (2ull << 20)
-#define OPTIONS_MAX_TIMEOUT 1e9 /* s: keeps the deadline in 64-bit ns */
-#define OPTIONS_MAX_MEM	    (3ull << 30)
+#define OPTIONS_DEFAULT_MEM	 (64ull << 20)
+#define OPTIONS_MIN_MEM		 (2ull << 20)
+#define OPTIONS_MAX_TIMEOUT	 1e9 /* s: keeps the deadline in 64-bit ns */
+#define OPTIONS_MAX_MEM		 (3ull << 30)
 #define OPTIONS_DEFAULT_SLICE_MS 10.0
 #define OPTIONS_MIN_SLICE_MS	 0.1
 #define OPTIONS_MAX_SLICE_MS	 10000.0

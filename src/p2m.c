@@ -248,9 +248,11 @@ uint32_t p2m_lookup(const struct p2m *p2m, uint32_t pfn)
 	return p2m->mfn[pfn];
 }
 
-bool p2m_exists(const struct p2m *p2m, uint32_t pfn)
+bool p2m_page_is_zero(const uint8_t *page)
 {
-	return pfn < p2m->nr_pfns;
+	static const uint8_t zero[PAGE_SIZE];
+
+	return !memcmp(page, zero, PAGE_SIZE);
 }
 
 /* The frame is the trap's now: the clock hand must pass it by. */

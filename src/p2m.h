@@ -134,8 +134,9 @@ uint32_t p2m_lookup(const struct p2m *p2m, uint32_t pfn);
  */
 uint32_t p2m_get(struct p2m *p2m, uint32_t pfn, bool *failed);
 
-/* Whether pfn exists at all (resident or not). */
-bool p2m_exists(const struct p2m *p2m, uint32_t pfn);
+/* Whether a page (4 KiB) is all zero: such a page needs no frame on
+ * load, and no swap-file write on the way out. */
+bool p2m_page_is_zero(const uint8_t *page);
 
 /*
  * The pager's side: pfn's frame is gone from every shadow and its

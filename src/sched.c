@@ -18,18 +18,25 @@
 
 #define NSEC_PER_SEC 1000000000ull
 
-static void sched_trace(const struct sched_guest *sg, const char *what, uint64_t ns)
+/* A lone guest has nobody to share with: no switches, nothing to trace. */
+static bool sched_tracing(const struct sched *s, const struct sched_guest *sg)
 {
-	if (trace_on(&sg->trace, TRACE_SCHED))
+	return s->n > 1 && trace_on(&sg->trace, TRACE_SCHED);
+}
+
+/* How a turn ended, and how long it was. */
+static void sched_trace_turn(const struct sched *s, const struct sched_guest *sg, const char *what,
+			     uint64_t ns)
+{
+	if (sched_tracing(s, sg))
 		trace_line(&sg->trace, "%s (%.3f ms)", what, (double)ns / 1e6);
 }
 
-int sched_save_built(struct sched *s, struct sched_guest *sg, struct error *err)
+int sched_save_built(struct sched_guest *sg, struct error *err)
 {
 	sg->saved = calloc(1, sizeof(*sg->saved));
 	if (!sg->saved)
 		return error_set(err, "out of memory for %s's machine state", sg->g.name);
-	(void)s;
 	return switch_save(sg->vm.m, sg->saved, err);
 }
 
@@ -42,7 +49,7 @@ static void sched_retire(struct sched *s, struct sched_guest *sg, uint64_t now)
 	vm_release(&sg->vm);
 	if (s->swap)
 		swap_release_vm(s->swap, &sg->vm);
-	if (s->n > 1 && trace_on(&sg->trace, TRACE_SCHED))
+	if (sched_tracing(s, sg))
 		trace_line(&sg->trace, "stopped: %s; its frames are scrubbed and back in the pool",
 			   sg->stop.detail);
 }
@@ -87,7 +94,7 @@ static int sched_switch(struct sched *s, int next)
 	s->switches++;
 	to->st.switches_in++;
 	s->switch_ns += pit_host_clock() - t0;
-	if (s->n > 1 && trace_on(&to->trace, TRACE_SCHED))
+	if (sched_tracing(s, to))
 		trace_line(&to->trace,
 			   "machine switch: its registers, segments, CR3 (its shadow), "
 			   "FPU and monitor pages are on the CPU, eip 0x%08llx",
@@ -149,14 +156,12 @@ static void sched_turn(struct sched *s, int i)
 	switch (r) {
 	case VCPU_SLICE_OVER:
 		sg->state = SCHED_READY;
-		if (s->n > 1)
-			sched_trace(sg, "slice over: preempted by the host timer", end - start);
+		sched_trace_turn(s, sg, "slice over: preempted by the host timer", end - start);
 		break;
 	case VCPU_SLICE_HALTED:
 		sg->state = SCHED_HALTED;
 		sg->wake_at = vcpu_wake_time(&sg->loop);
-		if (s->n > 1)
-			sched_trace(sg, "hlt: gives up the rest of its slice", end - start);
+		sched_trace_turn(s, sg, "hlt: gives up the rest of its slice", end - start);
 		break;
 	case VCPU_SLICE_STOPPED:
 		sched_retire(s, sg, end);

@@ -72,7 +72,7 @@ struct sched {
  * on the machine: save each one's state right after, so that the next
  * can be built.  The first guest to run is loaded by sched_run.
  */
-int sched_save_built(struct sched *s, struct sched_guest *sg, struct error *err);
+int sched_save_built(struct sched_guest *sg, struct error *err);
 
 /* Run every guest until all have stopped (or the timeout). */
 void sched_run(struct sched *s, double timeout_sec);

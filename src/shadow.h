@@ -100,8 +100,9 @@ enum shadow_fault_kind {
 	SHADOW_TRUE,	/* the guest's tables fault: reflect #PF(error) */
 	SHADOW_STOP,	/* the guest did something we refuse: vm stopped */
 	SHADOW_DISCARD, /* a write to guest-physical memory that does not exist: skip it */
-	SHADOW_PTWRITE, /* an allowed write to a page table, or near patched code: the VMM makes it
-			   (trap.c) */
+	/* An allowed write to a page table, or near patched code: the VMM
+	 * makes it (trap.c). */
+	SHADOW_PTWRITE,
 };
 
 struct shadow_fault {

@@ -51,25 +51,18 @@ static int swap_open_temp(struct swap *sw)
 	const char *dir = getenv("TMPDIR");
 	char path[4096];
 
-	snprintf(path, sizeof(path), "%s/kvmshadow-swap-XXXXXX", dir && *dir ? dir : "/tmp");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	/* mkstemp's template: it replaces the X's with a unique name. */
+	snprintf(path, sizeof(path), "%s/kvmshadow-swap-XXXXXX", dir);
 	sw->fd = mkstemp(path);
 	if (sw->fd < 0) {
-		snprintf(sw->error, sizeof(sw->error), "cannot create a swap file in %s: %s",
-			 dir && *dir ? dir : "/tmp", strerror(errno));
+		snprintf(sw->error, sizeof(sw->error), "cannot create a swap file in %s: %s", dir,
+			 strerror(errno));
 		return -1;
 	}
 	unlink(path);
 	return 0;
-}
-
-static bool swap_page_is_zero(const uint8_t *page)
-{
-	const uint64_t *w = (const uint64_t *)page;
-
-	for (unsigned i = 0; i < PAGE_SIZE / 8; i++)
-		if (w[i])
-			return false;
-	return true;
 }
 
 static int swap_write(struct swap *sw, const struct p2m *p2m, uint32_t pfn, const uint8_t *page)
@@ -90,7 +83,7 @@ static int swap_write(struct swap *sw, const struct p2m *p2m, uint32_t pfn, cons
 static int swap_out(struct swap *sw, struct vm *vm, uint32_t pfn, uint32_t mfn)
 {
 	const uint8_t *page = p2m_pool_frame_mem(sw->pool, mfn);
-	bool zero = swap_page_is_zero(page);
+	bool zero = p2m_page_is_zero(page);
 
 	if (!zero && swap_write(sw, &vm->p2m, pfn, page)) {
 		vm->swap_error = sw->error;

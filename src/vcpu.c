@@ -13,6 +13,13 @@
  * deliver with KVM_INTERRUPT, which is allowed only when the guest can take
  * one (IF set, no interrupt shadow).  When it cannot, we set
  * request_interrupt_window and KVM returns to us the moment it can.
+ *
+ * The loop runs in slices (vcpu_run_slice): until a deadline, until the
+ * guest halts, or until it stops.  hw mode runs one slice with no end
+ * (vcpu_run).  Shadow mode's scheduler (sched.c) strings slices of several
+ * guests together, a machine switch between each two; there a guest's hlt
+ * ends its slice at once, and the next slice of that guest begins by
+ * delivering the interrupt that wakes it (vcpu_wake).
  */
 #include <errno.h>
 #include <signal.h>
@@ -563,8 +570,8 @@ enum vcpu_slice vcpu_run_slice(struct vcpu_loop *l, uint64_t until)
 		if (l->stopped)
 			break;
 		deadline = vcpu_next_deadline(l, now);
-		if (!deadline || deadline > until)
-			deadline = until == UINT64_MAX ? deadline : until; /* MAX: no slice */
+		if (until != UINT64_MAX && (!deadline || deadline > until))
+			deadline = until;
 		vcpu_timer_arm(l, deadline, now);
 		vcpu_enter(l);
 		vcpu_check_stopped(l);
@@ -574,8 +581,8 @@ enum vcpu_slice vcpu_run_slice(struct vcpu_loop *l, uint64_t until)
 	return VCPU_SLICE_STOPPED;
 }
 
-void vcpu_run(struct kvm *kvm, struct guest *g, struct vm *vm, double timeout_sec,
-	      const struct trace *trace, struct stats *st, struct vcpu_stop *stop)
+void vcpu_run(struct kvm *kvm, struct guest *g, double timeout_sec, const struct trace *trace,
+	      struct stats *st, struct vcpu_stop *stop)
 {
 	struct vcpu_timer timer;
 	struct vcpu_loop l;
@@ -584,15 +591,13 @@ void vcpu_run(struct kvm *kvm, struct guest *g, struct vm *vm, double timeout_se
 
 	if (timeout_sec > 0) /* options.c caps it at OPTIONS_MAX_TIMEOUT */
 		timeout_at = start + (uint64_t)(timeout_sec * NSEC_PER_SEC);
-	vcpu_loop_init(&l, kvm, g, vm, trace, st, stop, &timer, timeout_at);
+	vcpu_loop_init(&l, kvm, g, NULL, trace, st, stop, &timer, timeout_at);
 	l.started = start;
-	if (vcpu_timer_init(&timer, kvm, &err) == 0) {
-		/* hw mode: a halted guest sleeps inside the loop (vcpu_idle). */
-		while (vcpu_run_slice(&l, UINT64_MAX) == VCPU_SLICE_HALTED)
-			vcpu_wait_until(vcpu_wake_time(&l));
-	} else {
+	/* One slice with no end: a halted guest sleeps inside it (vcpu_idle). */
+	if (vcpu_timer_init(&timer, kvm, &err) == 0)
+		vcpu_run_slice(&l, UINT64_MAX);
+	else
 		vcpu_stop(&l, VCPU_STOP_VMM_ERROR, "%s", err.msg);
-	}
 	vcpu_timer_fini(&timer);
 	st->seconds = (double)(pit_host_clock() - start) / NSEC_PER_SEC;
 }

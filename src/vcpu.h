@@ -71,9 +71,10 @@ void vcpu_loop_init(struct vcpu_loop *l, struct kvm *kvm, struct guest *g, struc
 		    struct vcpu_timer *timer, uint64_t timeout_at);
 
 /*
- * Run the guest that is on the machine until 'until' (ns, pit_host_clock),
- * until it halts with nothing to do, or until it stops.  A host timer
- * takes the CPU back at 'until' whatever the guest does.
+ * Run the guest that is on the machine until 'until' (ns, pit_host_clock;
+ * UINT64_MAX: no end), until it halts with nothing to do (shadow mode),
+ * or until it stops.  A host timer takes the CPU back at 'until' whatever
+ * the guest does.
  */
 enum vcpu_slice vcpu_run_slice(struct vcpu_loop *l, uint64_t until);
 
@@ -84,11 +85,11 @@ uint64_t vcpu_wake_time(const struct vcpu_loop *l);
 void vcpu_wait_until(uint64_t deadline);
 
 /*
- * Run until the guest stops; timeout_sec 0 means no limit; trace may be
- * NULL.  vm is the guest's shadow-mode state, NULL in hw mode.  The
- * caller zeroes *stop first (in shadow mode, vm_stop fills it).
+ * hw mode: run the one guest until it stops; timeout_sec 0 means no
+ * limit; trace may be NULL.  The caller zeroes *stop first.  (Shadow mode
+ * runs its guests slice by slice, through sched.c.)
  */
-void vcpu_run(struct kvm *kvm, struct guest *g, struct vm *vm, double timeout_sec,
-	      const struct trace *trace, struct stats *st, struct vcpu_stop *stop);
+void vcpu_run(struct kvm *kvm, struct guest *g, double timeout_sec, const struct trace *trace,
+	      struct stats *st, struct vcpu_stop *stop);
 
 #endif

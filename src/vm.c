@@ -194,13 +194,6 @@ uint32_t vm_set_eflags(struct vm *vm, uint32_t guest)
 
 /* --- Building the guest ----------------------------------------------------- */
 
-static bool vm_page_is_zero(const uint8_t *page)
-{
-	static const uint8_t zero[PAGE_SIZE];
-
-	return !memcmp(page, zero, PAGE_SIZE);
-}
-
 /*
  * Move the image, built in flat memory, into the guest's machine frames.
  * Only the pages that hold something: the rest is zero, and gets a frame
@@ -212,7 +205,7 @@ static int vm_copy_in(struct vm *vm, const uint8_t *flat, uint64_t bytes, struct
 	for (uint64_t gpa = 0; gpa < bytes; gpa += PAGE_SIZE) {
 		uint8_t *page;
 
-		if (vm_page_is_zero(flat + gpa))
+		if (p2m_page_is_zero(flat + gpa))
 			continue;
 		vm->m->pool.epoch++;
 		page = vm_phys(vm, (uint32_t)gpa);

@@ -115,11 +115,11 @@ void vm_release(struct vm *vm);
 
 /*
  * Guest-virtual memory, through the guest's own page tables, as the guest
- * would access it (vm_virt_to_phys: one address, to guest-physical): 'access' is PF_W and/or PF_U.
- * Accessed and dirty bits are set as the CPU would.  A write is all or nothing.  Returns 0, or -1
- * with *fault set to the page fault the guest would take (vector T_PF),
- * or with fault->vector set to 0xff if a page table lies outside guest
- * memory.
+ * would access it (vm_virt_to_phys: one address, to guest-physical):
+ * 'access' is PF_W and/or PF_U.  Accessed and dirty bits are set as the
+ * CPU would.  A write is all or nothing.  Returns 0, or -1 with *fault set
+ * to the page fault the guest would take (vector T_PF), or with
+ * fault->vector set to 0xff if a page table lies outside guest memory.
  */
 int vm_virt_to_phys(struct vm *vm, uint32_t va, unsigned access, uint32_t *gpa,
 		    struct emulate_fault *fault);

@@ -41,6 +41,8 @@ refuse usage-mem-space 64 "is not a size" boot --mem " -18446744073642442752" x.
 refuse usage-cmdline 64 "Multiboot command line is .* bytes; at most 3071 fit" \
 	boot --cmdline "$(printf 'a%.0s' $(seq 4000))" "$BUILD/tests/tiny-probe.img"
 refuse usage-timeout 64 "--timeout 'soon'" boot --timeout soon x.img
+refuse usage-hw-console-dir 64 "--console-dir needs --mode=shadow" \
+	boot --mode=hw --console-dir "$OUT" x.img
 refuse image-missing 65 "cannot open guest image '$OUT/none.img': No such file" boot "$OUT/none.img"
 refuse image-dir 65 "not a regular file" boot "$OUT"
 refuse image-text 65 "not an ELF file" boot "$OUT/text.img"

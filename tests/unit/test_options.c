@@ -27,11 +27,11 @@ Test(options, boot_with_defaults)
 	cr_assert_eq(PARSE("boot", "guest.img"), 0, "%s", err.msg);
 	cr_assert_eq(opts.action, ACTION_BOOT);
 	cr_assert_eq(opts.mode, MODE_SHADOW);
-	cr_assert_eq(opts.mem_bytes, 64ull << 20);
-	cr_assert_str_eq(opts.image, "guest.img");
+	cr_assert_eq(opts.guest[0].mem_bytes, 64ull << 20);
+	cr_assert_str_eq(opts.guest[0].image, "guest.img");
 	cr_assert_not(opts.stats);
 	cr_assert_eq(opts.timeout_sec, 0);
-	cr_assert_null(opts.cmdline);
+	cr_assert_null(opts.guest[0].cmdline);
 }
 
 Test(options, all_options)
@@ -39,17 +39,17 @@ Test(options, all_options)
 	cr_assert_eq(PARSE("boot", "-m", "128M", "--mode=hw", "--stats", "--timeout", "2.5",
 			   "--cmdline", "run=hello", "g.img"),
 		     0, "%s", err.msg);
-	cr_assert_eq(opts.mem_bytes, 128ull << 20);
+	cr_assert_eq(opts.guest[0].mem_bytes, 128ull << 20);
 	cr_assert(opts.stats);
 	cr_assert_float_eq(opts.timeout_sec, 2.5, 1e-9);
-	cr_assert_str_eq(opts.cmdline, "run=hello");
-	cr_assert_str_eq(opts.image, "g.img");
+	cr_assert_str_eq(opts.guest[0].cmdline, "run=hello");
+	cr_assert_str_eq(opts.guest[0].image, "g.img");
 }
 
 Test(options, options_after_the_image)
 {
 	cr_assert_eq(PARSE("boot", "g.img", "--mem=1G", "--stats"), 0, "%s", err.msg);
-	cr_assert_eq(opts.mem_bytes, 1ull << 30);
+	cr_assert_eq(opts.guest[0].mem_bytes, 1ull << 30);
 	cr_assert(opts.stats);
 }
 
@@ -146,6 +146,12 @@ Test(options, machine_options)
 		     "--machine-mem needs --mode=shadow");
 	expect_error(PARSE("boot", "--swap", "f", "--mode=hw", "a.img"),
 		     "--swap needs --mode=shadow");
+	expect_error(PARSE("boot", "--console-dir", "out", "--mode=hw", "a.img"),
+		     "--console-dir needs --mode=shadow");
+	expect_error(PARSE("boot", "--machine-mem", "13G", "a.img"),
+		     "--machine-mem 13G is out of range (2M to 12G)");
+	expect_error(PARSE("boot", "--machine-mem", "4097K", "a.img"),
+		     "--machine-mem 4097K is not a multiple of 4K");
 }
 
 Test(options, unknown_option)
@@ -191,7 +197,8 @@ Test(options, check_shadow_is_for_shadow_mode)
 		     "--check-shadow needs --mode=shadow");
 	cr_assert_eq(PARSE("boot", "--canary", "g.img"), 0, "%s", err.msg);
 	cr_assert(opts.canary);
-	expect_error(PARSE("boot", "--canary", "--mode=hw", "g.img"), "--canary needs --mode=shadow");
+	expect_error(PARSE("boot", "--canary", "--mode=hw", "g.img"),
+		     "--canary needs --mode=shadow");
 }
 
 Test(options, bad_mode)
